@@ -10,7 +10,9 @@ std::string Parent(const std::string& path) {
 }
 }  // namespace
 
-FakeEnv::FakeEnv() { nodes_["/"] = Node{true, "", 0, 0755}; }
+FakeEnv::FakeEnv() {
+  nodes_["/"] = Node{true, "", 0, 0755};
+}
 
 void FakeEnv::AddDir(const std::string& path, std::uint32_t mode, std::uint32_t uid) {
   if (path != "/" && !nodes_.count(Parent(path))) AddDir(Parent(path));

@@ -1,0 +1,223 @@
+#include "engine/decision.h"
+
+#include "engine/units.h"
+#include "engine/vm_name.h"
+
+namespace qvmr {
+namespace {
+
+// Command text in messages is the VM's own, but it is bounded so a message stays a line.
+std::string Excerpt(std::string_view text) {
+  constexpr std::size_t kMax = 120;
+  std::string out;
+  for (char c : text.substr(0, kMax)) {
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  if (text.size() > kMax) out += "...";
+  return out;
+}
+
+std::string LevelText(Level level) {
+  return std::string(LevelName(level));
+}
+
+void Deny(Decision& d, std::string code, std::string message, std::size_t offset = 0) {
+  d.allow = false;
+  d.executor = Executor::kNone;
+  d.reason_code = std::move(code);
+  d.message = std::move(message);
+  d.offset = offset;
+}
+
+struct RuleSearch {
+  const Rule* rule = nullptr;
+  std::string code;  // when no rule: no-rule, filter-position or an argv reading code
+  std::string message;
+};
+
+RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleCommand& cmd,
+                    std::size_t stage, Level level, const MatchContext& ctx) {
+  RuleSearch out;
+  const std::string& program = cmd.argv.front();
+  const std::string shown = Excerpt(NormalizedCommand(cmd));
+  auto table = policy.commands.find(program);
+  if (table == policy.commands.end()) {
+    out.code = "no-rule";
+    out.message = "no rule allows '" + Excerpt(program) + "': the policy has no rules for it";
+    return out;
+  }
+  ArgvReading reading = ReadArgv(table->second, cmd.argv);
+  if (!reading.ok) {
+    out.code = reading.error.code;
+    out.message = reading.error.message + " (in '" + shown + "')";
+    return out;
+  }
+  const Rule* misplaced_filter = nullptr;
+  auto try_rule = [&](const Rule& rule) {
+    if (!RuleMatches(rule, reading.parsed, ctx)) return false;
+    if (rule.filter && stage == 0) {
+      if (!misplaced_filter) misplaced_filter = &rule;
+      return false;
+    }
+    out.rule = &rule;
+    return true;
+  };
+  if (vm && level >= Level::kReadOnly) {
+    for (const Rule& rule : vm->allow) {
+      if (rule.program == program && try_rule(rule)) return out;
+    }
+  }
+  auto by_program = policy.rules_by_program.find(program);
+  if (by_program != policy.rules_by_program.end()) {
+    for (const Rule* rule : by_program->second) {
+      if (rule->level <= level && try_rule(*rule)) return out;
+    }
+    for (const Rule* rule : by_program->second) {
+      if (rule->level > level && RuleMatches(*rule, reading.parsed, ctx)) {
+        out.code = "no-rule";
+        out.message = "'" + shown + "' needs level " + LevelText(rule->level) + " (rule '" +
+                      rule->text + "' at " + rule->pos.FileLine() + "); this VM has level " +
+                      LevelText(level);
+        return out;
+      }
+    }
+  }
+  if (misplaced_filter) {
+    out.code = "filter-position";
+    out.message = "'" + Excerpt(program) +
+                  "' may only filter the output of an earlier pipeline stage (rule at " +
+                  misplaced_filter->pos.FileLine() + ")";
+    return out;
+  }
+  out.code = "no-rule";
+  out.message = "no rule allows '" + shown + "' at level " + LevelText(level);
+  return out;
+}
+
+}  // namespace
+
+std::string_view ExecutorName(Executor executor) {
+  switch (executor) {
+    case Executor::kArgv:
+      return "argv";
+    case Executor::kShell:
+      return "shell";
+    case Executor::kNone:
+      break;
+  }
+  return "none";
+}
+
+Decision Evaluate(const Policy& policy, const GrantSet& grants, const Request& request,
+                  TimeMs now) {
+  Decision d;
+  if (!IsValidVmName(request.vm)) {
+    Deny(d, "bad-vm", "'" + Excerpt(request.vm) + "' is not a valid VM name");
+    return d;
+  }
+  const VmPolicy* vm = policy.FindVm(request.vm);
+  d.base_level = policy.BaseLevel(request.vm);
+  d.level = d.base_level;
+  if (auto g = grants.by_vm.find(request.vm); g != grants.by_vm.end()) {
+    if (auto granted = GrantedLevel(policy, g->second, now); granted && *granted > d.level) {
+      d.level = *granted;
+      d.grant = g->second;
+    }
+  }
+  d.timeout_seconds = policy.TimeoutSeconds(request.vm);
+  d.max_output_bytes = policy.MaxOutputBytes(request.vm);
+
+  auto blocked = [&](const BlockedPattern& b, std::size_t offset) {
+    d.rule = b.pos.FileLine();
+    Deny(d, "blocked", "blocked: " + b.reason + " (pattern at " + b.pos.FileLine() + ")", offset);
+  };
+  if (const BlockedPattern* b = policy.blocklist.FirstMatch(request.text)) {
+    blocked(*b, 0);
+    return d;
+  }
+  ShellResult shell = AnalyzeShell(request.text);
+  if (shell.ok) {
+    for (const Pipeline& p : shell.plan.pipelines) {
+      for (const SimpleCommand& cmd : p.stages) {
+        if (const BlockedPattern* b = policy.blocklist.FirstMatch(NormalizedCommand(cmd))) {
+          blocked(*b, cmd.offset);
+          return d;
+        }
+      }
+    }
+  }
+  if (d.level == Level::kDeny) {
+    Deny(d, "level-deny",
+         "VM '" + request.vm + "' has level deny" +
+             (vm ? std::string() : " (no policy entry names it; defaults.level is deny)"));
+    return d;
+  }
+  if (d.level == Level::kFull) {
+    d.allow = true;
+    d.executor = Executor::kShell;
+    d.has_plan = shell.ok;
+    if (shell.ok) d.plan = std::move(shell.plan);
+    return d;
+  }
+  if (!shell.ok) {
+    Deny(d, shell.denial.code,
+         shell.denial.message + " (byte " + std::to_string(shell.denial.offset) +
+             "); below level full only plain commands, pipes, ;, && and || are allowed",
+         shell.denial.offset);
+    return d;
+  }
+
+  MatchContext ctx;
+  ctx.requester = request.vm;
+  ctx.targets = vm && vm->targets ? &*vm->targets : nullptr;
+  ctx.protected_patterns = &policy.defaults.protected_vms.value;
+  for (const Pipeline& p : shell.plan.pipelines) {
+    for (std::size_t stage = 0; stage < p.stages.size(); ++stage) {
+      const SimpleCommand& cmd = p.stages[stage];
+      RuleSearch found = FindRule(policy, vm, cmd, stage, d.level, ctx);
+      if (!found.rule) {
+        d.commands.clear();
+        Deny(d, found.code, found.message, cmd.offset);
+        return d;
+      }
+      d.commands.push_back({NormalizedCommand(cmd), found.rule, found.rule->text,
+                            found.rule->pos.FileLine(), found.rule->origin});
+    }
+  }
+  d.allow = true;
+  d.executor = Executor::kArgv;
+  d.has_plan = true;
+  d.plan = std::move(shell.plan);
+  d.rule = d.commands.empty() ? std::string() : d.commands.front().rule_pos;
+  return d;
+}
+
+std::string ExplainDecision(const Decision& d, const Request& request) {
+  std::string out = "decision: " + std::string(d.allow ? "allow" : "deny") + "\n";
+  out += "vm: " + request.vm + "\nlevel: " + LevelText(d.level);
+  if (d.grant) {
+    out += " (base " + LevelText(d.base_level) + ", raised by a dev-mode grant until " +
+           FormatTimeMs(d.grant->expires_ms) + ", by " + d.grant->by + ")";
+  }
+  out += "\n";
+  if (d.allow) {
+    out += "executor: " + std::string(ExecutorName(d.executor)) + "\n";
+    if (d.executor == Executor::kShell) {
+      out += "  level full: the text runs in a shell; only the blocked patterns applied\n";
+    }
+    for (std::size_t i = 0; i < d.commands.size(); ++i) {
+      const CommandVerdict& c = d.commands[i];
+      out += "command " + std::to_string(i + 1) + ": " + Excerpt(c.normalized) + "\n";
+      out += "  allowed by: " + c.rule_text + "\n  at: " + c.rule_pos + " (" + c.origin + ")\n";
+    }
+    out += "timeout: " + FormatDuration(d.timeout_seconds) +
+           "\nmax_output: " + std::to_string(d.max_output_bytes) + " bytes\n";
+  } else {
+    out += "reason: " + d.reason_code + "\nmessage: " + d.message + "\n";
+    if (!d.rule.empty()) out += "at: " + d.rule + "\n";
+    if (d.offset > 0) out += "byte: " + std::to_string(d.offset) + "\n";
+  }
+  return out;
+}
+
+}  // namespace qvmr

@@ -1,0 +1,174 @@
+#include "engine/policy_loader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "engine/policy_yaml.h"
+
+namespace qvmr {
+namespace {
+
+std::string ModeString(std::uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<Rule> CompileRaw(const Policy& policy, const RawRule& raw) {
+  std::string program = RuleProgram(raw.text);
+  auto table = policy.commands.find(program);
+  if (table == policy.commands.end()) {
+    SourcePos p = raw.pos;
+    p.column += raw.column_offset;
+    return MakeError("no-option-table",
+                     "rule program '" + program + "' has no option table in 'commands'", p);
+  }
+  auto rule = CompileRule(raw.text, table->second, raw.pos, raw.column_offset);
+  if (!rule) return rule.error();
+  rule->origin = raw.origin;
+  rule->level = raw.level;
+  rule->vm_scope = raw.vm_scope;
+  rule->filter = raw.filter;
+  return rule;
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultPolicyDirs(const std::string& root) {
+  return {root + "/usr/share/qvm-remote/policies", root + "/etc/qubes/remote-policy.d"};
+}
+
+Status CheckTrusted(Env& env, const std::string& path) {
+  auto real = env.RealPath(path);
+  if (!real) return MakeError("untrusted", real.error().message, {path});
+  const std::uint32_t euid = env.EffectiveUid();
+  std::string p = *real;
+  bool is_file = true;
+  while (true) {
+    auto info = env.Stat(p);
+    if (!info) return MakeError("untrusted", info.error().message, {path});
+    if (!info->exists) return MakeError("untrusted", p + " does not exist", {path});
+    if (info->uid != 0 && info->uid != euid) {
+      return MakeError("untrusted",
+                       p + " is owned by uid " + std::to_string(info->uid) +
+                           " (policy files and their directories must be owned by root" +
+                           (euid != 0 ? " or uid " + std::to_string(euid) : std::string()) + ")",
+                       {path});
+    }
+    bool writable_by_others = (info->mode & 022) != 0;
+    bool sticky_root_dir = !is_file && info->uid == 0 && (info->mode & 01000) != 0;
+    if (writable_by_others && !sticky_root_dir) {
+      return MakeError(
+          "untrusted",
+          p + " has mode " + ModeString(info->mode) + " (group or others may write it; chmod go-w)",
+          {path});
+    }
+    if (p == "/") break;
+    std::size_t slash = p.rfind('/');
+    p = slash == 0 ? "/" : p.substr(0, slash);
+    is_file = false;
+  }
+  return Ok{};
+}
+
+Result<std::vector<std::string>> ListPolicyFiles(Env& env, const LoadOptions& options) {
+  // name → (dir index, full path): a later directory's file masks an earlier one's.
+  std::map<std::string, std::pair<std::size_t, std::string>> chosen;
+  for (std::size_t d = 0; d < options.dirs.size(); ++d) {
+    const std::string& dir = options.dirs[d];
+    auto info = env.Stat(dir);
+    if (!info) return info.error();
+    if (!info->exists) continue;
+    if (!info->is_dir) return MakeError("io", dir + " is not a directory", {dir});
+    auto names = env.ListDir(dir);
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      if (!EndsWith(name, ".yaml") || name[0] == '.') continue;
+      chosen[name] = {d, dir + "/" + name};
+    }
+  }
+  // Directory order first, bytewise name order within a directory.
+  std::vector<std::pair<std::pair<std::size_t, std::string>, std::string>> order;
+  for (const auto& [name, where] : chosen) order.push_back({{where.first, name}, where.second});
+  std::sort(order.begin(), order.end());
+  std::vector<std::string> files;
+  for (auto& entry : order) files.push_back(std::move(entry.second));
+  for (const auto& f : options.extra_files) files.push_back(f);
+  return files;
+}
+
+Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
+  auto files = ListPolicyFiles(env, options);
+  if (!files) return files.error();
+
+  PolicyDraft draft;
+  for (const auto& file : *files) {
+    if (options.check_trust) {
+      auto trusted = CheckTrusted(env, file);
+      if (!trusted) return trusted.error();
+    }
+    auto text = env.ReadFile(file, options.max_file_bytes);
+    if (!text) return MakeError(text.error().code, text.error().message, {file});
+    auto applied = ApplyPolicyFile(draft, file, *text);
+    if (!applied) return applied.error();
+    draft.policy.files.push_back(file);
+  }
+
+  Policy& policy = draft.policy;
+  for (const auto& [name, table] : policy.commands) {
+    if (table.operands_only && (!table.global.options.empty() || table.has_verbs())) {
+      return MakeError("bad-command",
+                       "commands." + name + ": operands_only excludes options and verbs",
+                       table.pos);
+    }
+  }
+  // Class rules in class order (read-only, monitor, manage), file order within a class.
+  std::stable_sort(draft.class_rules.begin(), draft.class_rules.end(),
+                   [](const RawRule& a, const RawRule& b) { return a.level < b.level; });
+  for (const auto& raw : draft.class_rules) {
+    auto rule = CompileRaw(policy, raw);
+    if (!rule) return rule.error();
+    policy.rules.push_back(std::move(*rule));
+  }
+  for (auto& [vm, raws] : draft.vm_rules) {
+    for (const auto& raw : raws) {
+      auto rule = CompileRaw(policy, raw);
+      if (!rule) return rule.error();
+      policy.vms[vm].allow.push_back(std::move(*rule));
+    }
+  }
+  auto blocklist = Blocklist::Compile(std::move(draft.blocked));
+  if (!blocklist) return blocklist.error();
+  policy.blocklist = std::move(*blocklist);
+  for (const auto& rule : policy.rules) policy.rules_by_program[rule.program].push_back(&rule);
+  return std::move(draft.policy);
+}
+
+Level Policy::BaseLevel(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->level ? p->level->value : defaults.level.value;
+}
+
+std::int64_t Policy::TimeoutSeconds(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->timeout_seconds ? p->timeout_seconds->value : defaults.timeout_seconds.value;
+}
+
+std::uint64_t Policy::MaxOutputBytes(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->max_output_bytes ? p->max_output_bytes->value : defaults.max_output_bytes.value;
+}
+
+std::int64_t Policy::MaxDevDurationSeconds(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->max_dev_duration_seconds ? p->max_dev_duration_seconds->value
+                                          : defaults.max_dev_duration_seconds.value;
+}
+
+}  // namespace qvmr
