@@ -8,7 +8,7 @@ bool IsShortName(std::string_view n) {
 }
 
 bool IsLongName(std::string_view n) {
-  if (n.size() < 3 || n.substr(0, 2) != "--") return false;
+  if (n.size() < 3 || n.substr(0, 2) != "--" || n[2] == '-') return false;
   for (char c : n.substr(2)) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_' || c == '.';

@@ -278,7 +278,7 @@ Status FileReader::ApplyRules(const YAML::Node& n, const std::string& where, Raw
       auto st = CheckMap(item, where + " rule", {"argv", "filter"});
       if (!st) return st;
       if (!item["argv"]) return Err(item, "wrong-type", where + ": a rule map needs 'argv'");
-      text_node = item["argv"];
+      text_node.reset(item["argv"]);  // re-point; operator= would overwrite `item`
       if (item["filter"]) {
         auto b = BoolOf(item["filter"], where + " filter");
         if (!b) return b.error();
