@@ -20,28 +20,56 @@ bool IsLongName(std::string_view n) {
 enum class LookupKind { kFound, kUnknown, kAmbiguous };
 struct Lookup {
   LookupKind kind = LookupKind::kUnknown;
+  bool in_verb = false;
   std::size_t index = 0;
   std::string candidates;  // for ambiguity messages
 };
 
+// The option tables in force: the verb's (when reading after a verb) and, where global options
+// stay valid, the tool's. The verb's comes first.
+struct Scopes {
+  const OptionSet* sets[2] = {nullptr, nullptr};
+  bool in_verb[2] = {false, false};
+  int count = 0;
+  void Add(const OptionSet* set, bool verb) {
+    sets[count] = set;
+    in_verb[count++] = verb;
+  }
+};
+
+Lookup FindShort(const Scopes& scopes, std::string_view name) {
+  for (int s = 0; s < scopes.count; ++s) {
+    if (auto i = scopes.sets[s]->FindExact(name))
+      return {LookupKind::kFound, scopes.in_verb[s], *i, {}};
+  }
+  return {};
+}
+
 // getopt_long's rule: an exact name wins; otherwise a prefix of exactly one option (aliases of
-// the same option count once).
-Lookup FindLong(const OptionSet& set, std::string_view name) {
-  if (auto exact = set.FindExact(name)) return {LookupKind::kFound, *exact, {}};
+// the same option count once). A prefix matching options of both tables is ambiguous.
+Lookup FindLong(const Scopes& scopes, std::string_view name) {
+  Lookup exact = FindShort(scopes, name);
+  if (exact.kind == LookupKind::kFound) return exact;
   Lookup result;
-  for (std::size_t i = 0; i < set.options.size(); ++i) {
-    for (const auto& n : set.options[i].names) {
-      if (n.size() > 2 && n.rfind("--", 0) == 0 && n.size() > name.size() &&
-          n.compare(0, name.size(), name) == 0) {
-        if (result.kind == LookupKind::kFound && result.index != i) {
-          result.kind = LookupKind::kAmbiguous;
-        } else if (result.kind == LookupKind::kUnknown) {
-          result.kind = LookupKind::kFound;
-          result.index = i;
+  for (int s = 0; s < scopes.count; ++s) {
+    const OptionSet& set = *scopes.sets[s];
+    for (std::size_t i = 0; i < set.options.size(); ++i) {
+      for (const auto& n : set.options[i].names) {
+        if (n.size() > 2 && n.rfind("--", 0) == 0 && n.size() > name.size() &&
+            n.compare(0, name.size(), name) == 0) {
+          bool same = result.kind == LookupKind::kFound && result.index == i &&
+                      result.in_verb == scopes.in_verb[s];
+          if (result.kind == LookupKind::kFound && !same) {
+            result.kind = LookupKind::kAmbiguous;
+          } else if (result.kind == LookupKind::kUnknown) {
+            result.kind = LookupKind::kFound;
+            result.in_verb = scopes.in_verb[s];
+            result.index = i;
+          }
+          if (!result.candidates.empty()) result.candidates += ", ";
+          result.candidates += n;
+          break;
         }
-        if (!result.candidates.empty()) result.candidates += ", ";
-        result.candidates += n;
-        break;
       }
     }
   }
@@ -103,6 +131,8 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
   ArgvReading r;
   ParsedArgv& out = r.parsed;
   const OptionSet* active = &table.global;
+  Scopes scopes;
+  scopes.Add(&table.global, false);
   bool in_verb = false;
   bool want_verb = table.has_verbs();
   bool options_ended = table.operands_only;
@@ -138,6 +168,10 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
           return Fail("unknown-verb", "'" + w + "' is not a " + table.name + " command");
         active = verb_set;
         in_verb = true;
+        scopes = Scopes{};
+        scopes.Add(verb_set, true);
+        // GNU permutation inside the verb: the tool's global options stay valid after it.
+        if (verb_set->permute) scopes.Add(&table.global, false);
         options_ended = table.operands_only;
         continue;
       }
@@ -149,7 +183,7 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
     if (w[1] == '-') {  // --long[=value]
       std::size_t eq = w.find('=');
       std::string name = w.substr(0, eq);
-      Lookup found = FindLong(*active, name);
+      Lookup found = FindLong(scopes, name);
       if (found.kind == LookupKind::kUnknown) {
         return Fail("unknown-option", "'" + name + "' is not an option of " + table.name +
                                           (in_verb ? " " + out.verb : std::string()));
@@ -158,8 +192,9 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
         return Fail("ambiguous-option",
                     "'" + name + "' is ambiguous (" + found.candidates + "); write it in full");
       }
-      const OptionSpec& spec = active->options[found.index];
-      ParsedOption opt{in_verb, found.index, std::nullopt};
+      const OptionSet& set = found.in_verb ? *active : table.global;
+      const OptionSpec& spec = set.options[found.index];
+      ParsedOption opt{found.in_verb, found.index, std::nullopt};
       if (eq != std::string::npos) {
         if (spec.arg == OptionArg::kNone) {
           return Fail("unexpected-value", "'" + spec.canonical + "' takes no value");
@@ -178,13 +213,14 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
     // -abc bundle; a value-taking option takes the rest of the word or the next word.
     for (std::size_t j = 1; j < w.size(); ++j) {
       std::string name = std::string("-") + w[j];
-      auto index = active->FindExact(name);
-      if (!index) {
+      Lookup found = FindShort(scopes, name);
+      if (found.kind != LookupKind::kFound) {
         return Fail("unknown-option", "'" + name + "' is not an option of " + table.name +
                                           (in_verb ? " " + out.verb : std::string()));
       }
-      const OptionSpec& spec = active->options[*index];
-      ParsedOption opt{in_verb, *index, std::nullopt};
+      const OptionSet& set = found.in_verb ? *active : table.global;
+      const OptionSpec& spec = set.options[found.index];
+      ParsedOption opt{found.in_verb, found.index, std::nullopt};
       if (spec.arg != OptionArg::kNone) {
         std::string rest = w.substr(j + 1);
         if (!rest.empty()) {

@@ -193,6 +193,17 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
   bool want_verb = table.has_verbs();
   const OptionSet* scope = &table.global;
   bool in_verb = false;
+  // After the verb: the verb's options, then (GNU permutation) the tool's global ones.
+  auto find_option = [&](const std::string& name) -> std::optional<std::pair<bool, std::size_t>> {
+    if (auto i = scope->FindExact(name)) return std::make_pair(in_verb, *i);
+    if (in_verb && scope->permute) {
+      if (auto i = table.global.FindExact(name)) return std::make_pair(false, *i);
+    }
+    return std::nullopt;
+  };
+  auto spec_of = [&](const std::pair<bool, std::size_t>& id) -> const OptionSpec& {
+    return (id.first ? *scope : table.global).options[id.second];
+  };
 
   for (std::size_t i = 1; i < tokens.size(); ++i) {
     std::string raw = tokens[i].raw;
@@ -236,8 +247,8 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
         std::string probe = name;
         if (EndsWith(probe, "...")) probe.resize(probe.size() - 3);
         if (bracket && EndsWith(probe, "]")) probe.pop_back();
-        auto index = scope->FindExact(probe);
-        if (index && scope->options[*index].arg == OptionArg::kRequired) {
+        auto index = find_option(probe);
+        if (index && spec_of(*index).arg == OptionArg::kRequired) {
           if (bracket && EndsWith(name, "]")) {
             return MakeError("bad-rule", "option " + probe + " needs a value in the rule",
                              at(offset));
@@ -257,7 +268,7 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
         auto st = strip_suffix(*value_raw, repeat);
         if (!st) return st.error();
       }
-      auto index = scope->FindExact(name);
+      auto index = find_option(name);
       if (!index) {
         return MakeError("bad-rule",
                          "'" + name + "' is not in the option table of " + table.name +
@@ -265,10 +276,10 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
                              " (rules write options in full)",
                          at(offset));
       }
-      const OptionSpec& spec = scope->options[*index];
+      const OptionSpec& spec = spec_of(*index);
       OptionItem item;
-      item.in_verb = in_verb;
-      item.index = *index;
+      item.in_verb = index->first;
+      item.index = index->second;
       item.required = !bracket;
       item.repeat = repeat;
       if (value_raw) {

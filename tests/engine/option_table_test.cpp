@@ -154,7 +154,20 @@ TEST(ReadArgvTest, GlobalOptionsBeforeVerb) {
   EXPECT_FALSE(r.parsed.options[0].in_verb);
   EXPECT_TRUE(r.parsed.options[1].in_verb);
   EXPECT_EQ(Canon(t, r.parsed.options[1]), "--clear");
-  // -v after the verb is the verb's business: dmesg has no -v.
+  // A permuting verb keeps the global options valid after it (systemctl status x --no-pager)...
+  r = ReadArgv(t, {"xl", "dmesg", "-v"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.parsed.options[0].in_verb);
+  // ...the verb's own option of the same name wins...
+  t.verbs["destroy"] = Set({"-v|--vanish"});
+  r = ReadArgv(t, {"xl", "destroy", "-v"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.parsed.options[0].in_verb);
+  // ...a long prefix of options in both tables is ambiguous...
+  t.global.options.push_back(*ParseOptionSpec("--vast", {}));
+  EXPECT_EQ(ReadArgv(t, {"xl", "destroy", "--va"}).error.code, "ambiguous-option");
+  // ...and a verb that does not permute keeps them out.
+  t.verbs["dmesg"].permute = false;
   EXPECT_EQ(ReadArgv(t, {"xl", "dmesg", "-v"}).error.code, "unknown-option");
 }
 

@@ -141,6 +141,10 @@ TEST_F(RuleTest, VerbRules) {
   EXPECT_FALSE(Matches(r, {"xl", "-v", "dmesg"}));
   Rule verbose = Compile("xl [-v] list [-l]");
   EXPECT_TRUE(Matches(verbose, {"xl", "-v", "list", "--long"}));
+  // A global option written after a permuting verb is the same global option.
+  Rule after = Compile("xl list [-v]");
+  EXPECT_TRUE(Matches(after, {"xl", "-v", "list"}));
+  EXPECT_TRUE(Matches(after, {"xl", "list", "-v"}));
 }
 
 TEST_F(RuleTest, VmPlaceholderInReadOnlyRulesIsAnyVm) {
@@ -220,6 +224,7 @@ TEST_F(RuleTest, CompileErrors) {
   EXPECT_EQ(CompileError("qvm-prefs {a,,b}").code, "bad-rule");
   EXPECT_EQ(CompileError("xl").code, "bad-rule");           // must name a verb
   EXPECT_EQ(CompileError("xl dm").code, "bad-rule");        // verbs in full
+  tables_["xl"].verbs["dmesg"].permute = false;
   EXPECT_EQ(CompileError("xl dmesg -v").code, "bad-rule");  // -v is global, not dmesg's
 }
 
