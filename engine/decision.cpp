@@ -82,6 +82,36 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
       }
     }
   }
+  // A rule that would match if `<vm>` ranged over every VM: say what it does range over.
+  MatchContext unscoped;
+  unscoped.requester = "";
+  auto scope_hint = [&](const Rule& rule) {
+    if (rule.vm_scope != VmScope::kTargeted || !RuleMatches(rule, reading.parsed, unscoped)) {
+      return false;
+    }
+    std::string range;
+    if (ctx.targets) {
+      for (const auto& t : *ctx.targets) range += (range.empty() ? "" : ", ") + t;
+      range = "only this VM's targets (" + range + ")";
+    } else {
+      for (const auto& p : *ctx.protected_patterns) range += (range.empty() ? "" : ", ") + p;
+      range = "no protected VM (" + range + ")";
+    }
+    out.code = "no-rule";
+    out.message = "'" + shown + "': <vm> in rule '" + rule.text + "' (" + rule.pos.FileLine() +
+                  ") names " + range + " and never the requesting VM itself";
+    return true;
+  };
+  if (vm && level >= Level::kReadOnly) {
+    for (const Rule& rule : vm->allow) {
+      if (rule.program == program && scope_hint(rule)) return out;
+    }
+  }
+  if (by_program != policy.rules_by_program.end()) {
+    for (const Rule* rule : by_program->second) {
+      if (rule->level <= level && scope_hint(*rule)) return out;
+    }
+  }
   if (misplaced_filter) {
     out.code = "filter-position";
     out.message = "'" + Excerpt(program) +

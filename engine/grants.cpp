@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "engine/policy_loader.h"
 #include "engine/units.h"
 #include "engine/vm_name.h"
 
@@ -80,6 +81,11 @@ GrantSet LoadGrants(Env& env, const std::string& dir) {
   for (const auto& name : *names) {
     if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".yaml") != 0) continue;
     std::string path = dir + "/" + name;
+    // A grant raises a level: it must be as trustworthy as a policy file.
+    if (auto trusted = CheckTrusted(env, path); !trusted) {
+      set.ignored.push_back(MakeError("bad-grant", trusted.error().message, {path}));
+      continue;
+    }
     auto text = env.ReadFile(path, 4096);
     if (!text) {
       set.ignored.push_back(text.error());
@@ -113,7 +119,7 @@ Result<Grant> MakeGrant(const Policy& policy, const std::string& vm, std::int64_
   if (want == Level::kDeny) return refuse("a grant of level deny grants nothing");
   if (want > cap) {
     return refuse("level " + std::string(LevelName(want)) + " is above VM '" + vm +
-                  "''s max_dev_mode " + std::string(LevelName(cap)) + " (" +
+                  "'s max_dev_mode " + std::string(LevelName(cap)) + " (" +
                   p->max_dev_mode->pos.ToString() + ")");
   }
   std::int64_t max = policy.MaxDevDurationSeconds(vm);
@@ -145,7 +151,10 @@ std::optional<Level> GrantedLevel(const Policy& policy, const Grant& grant, Time
   if (now >= grant.expires_ms) return std::nullopt;
   const VmPolicy* p = policy.FindVm(grant.vm);
   if (!p || !p->max_dev_mode) return std::nullopt;
-  if (grant.expires_ms - grant.created_ms > policy.MaxDevDurationSeconds(grant.vm) * 1000) {
+  // Both spans are capped: the one the grant was written with, and the one left from `now`, so
+  // a clock set back (or a forged `created`) cannot stretch a grant past max_dev_duration.
+  const TimeMs cap_ms = policy.MaxDevDurationSeconds(grant.vm) * 1000;
+  if (grant.expires_ms - grant.created_ms > cap_ms || grant.expires_ms - now > cap_ms) {
     return std::nullopt;
   }
   return std::min(grant.level, p->max_dev_mode->value);

@@ -40,7 +40,9 @@ struct GrantSet {
 std::string GrantsDir(const std::string& root = "");
 
 // Reads every `<vm>.yaml` in `dir` (a missing directory is an empty set). A file whose name and
-// `vm` disagree, or that does not parse, is ignored and reported in `ignored`.
+// `vm` disagree, that does not parse, or that fails the policy files' trust check (owner root or
+// the effective user, no group/other write on it or any parent) is ignored and reported in
+// `ignored`.
 GrantSet LoadGrants(Env& env, const std::string& dir);
 
 // Builds a grant as `dev-mode grant` does: level defaults to the VM's max_dev_mode; refused
@@ -53,8 +55,9 @@ Status WriteGrant(Env& env, const std::string& dir, const Grant& grant);
 Status RevokeGrant(Env& env, const std::string& dir, const std::string& vm);
 
 // The level a grant lends `vm` at `now`, capped by the VM's current max_dev_mode and
-// max_dev_duration (a policy edit that lowers the cap takes effect at once). nullopt when there
-// is no grant, it has expired (now >= expires), or the VM may not have grants.
+// max_dev_duration (a policy edit that lowers the cap takes effect at once). nullopt when it has
+// expired (now >= expires), the VM may not have grants, or either expires - created or
+// expires - now exceeds max_dev_duration (a clock set back does not stretch a grant).
 std::optional<Level> GrantedLevel(const Policy& policy, const Grant& grant, TimeMs now);
 
 }  // namespace qvmr

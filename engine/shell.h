@@ -24,6 +24,7 @@ struct ShellLimits {
   std::size_t max_commands = 64;         // simple commands in the whole text
   std::size_t max_words = 256;           // words in one simple command
   std::size_t max_word_bytes = 65536;    // bytes of one word after quote removal
+  std::size_t max_redirects = 16;        // redirections in one simple command
 };
 
 struct Redirect {
@@ -33,9 +34,9 @@ struct Redirect {
 };
 
 struct SimpleCommand {
-  std::vector<std::string> argv;   // after quote removal; argv[0] is the program as written
-  std::vector<Redirect> redirects; // in source order (order matters: `2>&1 >/dev/null`)
-  std::size_t offset = 0;          // byte offset of the command's first byte in the text
+  std::vector<std::string> argv;    // after quote removal; argv[0] is the program as written
+  std::vector<Redirect> redirects;  // in source order (order matters: `2>&1 >/dev/null`)
+  std::size_t offset = 0;           // byte offset of the command's first byte in the text
 };
 
 // Stages joined by `|`: stage i's stdout feeds stage i+1's stdin.
@@ -79,7 +80,7 @@ struct ShellDenial {
 //   pipe-stderr           `|&`
 //   assignment            `NAME=value` before a command (or alone)
 //   redirection           any redirection other than `[n]>/dev/null` and `2>&1`
-//   control-flow          a reserved word in command position (if, for, while, case, `!`, `[[`, ...)
+//   control-flow          a reserved word in command position (if, for, while, case, `!`, `[[`)
 //   wrapper               a program that runs another command or re-reads text
 //                         (eval exec env sudo xargs nohup timeout nice command builtin . source
 //                          bash sh dash zsh ksh su doas setsid stdbuf chroot nsenter unshare ...)
@@ -89,8 +90,8 @@ struct ShellDenial {
 //   limit                 a ShellLimits bound was exceeded
 struct ShellResult {
   bool ok = false;
-  Plan plan;          // valid when ok
-  ShellDenial denial; // valid when !ok
+  Plan plan;           // valid when ok
+  ShellDenial denial;  // valid when !ok
 };
 
 ShellResult AnalyzeShell(std::string_view text, const ShellLimits& limits = {});

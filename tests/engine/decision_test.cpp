@@ -184,6 +184,9 @@ TEST_F(DecisionTest, TargetsBoundTheVmPlaceholder) {
   EXPECT_TRUE(Eval("agent", "qvm-start sandbox-1").allow);
   Decision other = Eval("agent", "qvm-start work");
   EXPECT_FALSE(other.allow);
+  EXPECT_THAT(other.message, HasSubstr("only this VM's targets (sandbox-1)"));
+  EXPECT_THAT(Eval("manager", "qvm-start sys-net").message,
+              HasSubstr("no protected VM (dom0, sys-*)"));
   EXPECT_FALSE(Eval("agent", "qvm-start agent").allow);
   // The manage class's <vm> does not widen an agent with targets even at manage.
   EXPECT_FALSE(Eval("manager", "qvm-start sys-net").allow);

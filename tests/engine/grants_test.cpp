@@ -64,6 +64,10 @@ TEST_F(GrantsTest, CapIsAppliedAtDecisionTime) {
   // One longer than max_dev_duration counts for nothing.
   Grant longer{"dev", Level::kManage, now + 3601 * 1000, now, "root", ""};
   EXPECT_EQ(GrantedLevel(policy, longer, now), std::nullopt);
+  // A clock set back (or a forged `created`) does not stretch a grant past the cap.
+  Grant g2 = *MakeGrant(policy, "dev", 1800, std::nullopt, now, "admin");
+  EXPECT_EQ(GrantedLevel(policy, g2, now - 1800 * 1000), Level::kManage);
+  EXPECT_EQ(GrantedLevel(policy, g2, now - 1801 * 1000 - 1), std::nullopt);
   // A VM without max_dev_mode gets nothing from a grant file.
   Grant none{"agent", Level::kManage, now + 60000, now, "root", ""};
   EXPECT_EQ(GrantedLevel(policy, none, now), std::nullopt);
@@ -101,6 +105,22 @@ TEST_F(GrantsTest, BadFilesAreIgnoredAndReported) {
   GrantSet set = LoadGrants(env, dir);
   EXPECT_TRUE(set.by_vm.empty());
   EXPECT_EQ(set.ignored.size(), 5u);
+}
+
+TEST_F(GrantsTest, UntrustedGrantFilesAreIgnored) {
+  const std::string dir = "/run/qvm-remote/grants";
+  Grant g = *MakeGrant(policy, "dev", 1800, std::nullopt, now, "admin");
+  ASSERT_TRUE(WriteGrant(env, dir, g).ok());
+  env.Find(dir + "/dev.yaml")->mode = 0666;
+  GrantSet set = LoadGrants(env, dir);
+  EXPECT_TRUE(set.by_vm.empty());
+  ASSERT_EQ(set.ignored.size(), 1u);
+  EXPECT_THAT(set.ignored[0].message, ::testing::HasSubstr("0666"));
+  env.Find(dir + "/dev.yaml")->mode = 0600;
+  env.Find(dir + "/dev.yaml")->uid = 1000;
+  EXPECT_TRUE(LoadGrants(env, dir).by_vm.empty());
+  env.Find(dir + "/dev.yaml")->uid = 0;
+  EXPECT_EQ(LoadGrants(env, dir).by_vm.size(), 1u);
 }
 
 TEST_F(GrantsTest, MissingDirectoryIsEmpty) {

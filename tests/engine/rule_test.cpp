@@ -222,8 +222,8 @@ TEST_F(RuleTest, CompileErrors) {
   EXPECT_EQ(CompileError("qvm-prefs 'unterminated").code, "bad-rule");
   EXPECT_EQ(CompileError("qvm-prefs a<vm>").code, "bad-rule");
   EXPECT_EQ(CompileError("qvm-prefs {a,,b}").code, "bad-rule");
-  EXPECT_EQ(CompileError("xl").code, "bad-rule");           // must name a verb
-  EXPECT_EQ(CompileError("xl dm").code, "bad-rule");        // verbs in full
+  EXPECT_EQ(CompileError("xl").code, "bad-rule");     // must name a verb
+  EXPECT_EQ(CompileError("xl dm").code, "bad-rule");  // verbs in full
   tables_["xl"].verbs["dmesg"].permute = false;
   EXPECT_EQ(CompileError("xl dmesg -v").code, "bad-rule");  // -v is global, not dmesg's
 }

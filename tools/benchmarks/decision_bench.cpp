@@ -55,8 +55,8 @@ std::string Command() {
   std::string c;
   for (int i = 0; c.size() < 1000; ++i) {
     if (!c.empty()) c += i % 2 ? " && " : " ; ";
-    c += "tool" + std::to_string(i * 7 % kPrograms) + " -q --flag3 --opt2=v" +
-         std::to_string(i) + " work-" + std::to_string(i) + " memory 1 2 3";
+    c += "tool" + std::to_string(i * 7 % kPrograms) + " -q --flag3 --opt2=v" + std::to_string(i) +
+         " work-" + std::to_string(i) + " memory 1 2 3";
   }
   return c;
 }

@@ -1,0 +1,375 @@
+// Shell analysis: the grammar (lists, and-or lists, pipelines, simple commands) over the tokens
+// of shell_lexer. See shell.h for what is accepted.
+#include "engine/shell.h"
+
+#include <string>
+#include <utility>
+
+#include "engine/shell_lexer.h"
+
+namespace qvmr {
+namespace {
+
+using shell_internal::IsAssignmentWord;
+using shell_internal::Lexer;
+using shell_internal::Refuse;
+using shell_internal::SoftRefusal;
+using shell_internal::Token;
+using shell_internal::TokKind;
+
+// Reserved words of bash (and `[[`, `]]`, `!`, `{`, `}`), special only unquoted in command
+// position.
+constexpr std::string_view kReserved[] = {
+    "!",    "[[", "]]",  "{",        "}",  "case", "coproc", "do",   "done", "elif",  "else",
+    "esac", "fi", "for", "function", "if", "in",   "select", "then", "time", "until", "while"};
+
+// Programs that run another command or re-read text, matched on the last path component of
+// argv[0], also with a trailing version (digits and dots) removed: `python3.11` is `python`.
+constexpr std::string_view kWrappers[] = {".",         "alias",       "ash",
+                                          "at",        "awk",         "bash",
+                                          "batch",     "builtin",     "busybox",
+                                          "bwrap",     "capsh",       "chroot",
+                                          "chrt",      "command",     "csh",
+                                          "dash",      "doas",        "env",
+                                          "eval",      "exec",        "expect",
+                                          "fakeroot",  "firejail",    "fish",
+                                          "flock",     "gawk",        "gdb",
+                                          "ionice",    "ksh",         "let",
+                                          "ltrace",    "lua",         "mawk",
+                                          "mksh",      "nawk",        "newgrp",
+                                          "nice",      "node",        "nohup",
+                                          "nsenter",   "parallel",    "perl",
+                                          "php",       "pkexec",      "posh",
+                                          "python",    "rbash",       "ruby",
+                                          "run-parts", "runuser",     "script",
+                                          "setpriv",   "setsid",      "sg",
+                                          "sh",        "source",      "start-stop-daemon",
+                                          "stdbuf",    "strace",      "su",
+                                          "sudo",      "systemd-run", "taskset",
+                                          "tclsh"};
+// Declaration builtins evaluate arithmetic (`declare -i x='a[$(id)]'` runs `id`).
+constexpr std::string_view kMoreWrappers[] = {"declare", "export", "local",   "readonly", "typeset",
+                                              "tcsh",    "time",   "timeout", "trap",     "unshare",
+                                              "watch",   "xargs",  "yash",    "zsh"};
+
+bool InList(std::string_view name) {
+  for (std::string_view w : kWrappers) {
+    if (w == name) return true;
+  }
+  for (std::string_view w : kMoreWrappers) {
+    if (w == name) return true;
+  }
+  return false;
+}
+
+bool IsWrapper(std::string_view argv0) {
+  std::size_t slash = argv0.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+  if (InList(base)) return true;
+  std::size_t end = base.size();
+  while (end > 0 && ((base[end - 1] >= '0' && base[end - 1] <= '9') || base[end - 1] == '.')) {
+    --end;
+  }
+  return end > 0 && end < base.size() && InList(base.substr(0, end));
+}
+
+bool IsFindExec(std::string_view arg) {
+  return arg == "-exec" || arg == "-execdir" || arg == "-ok" || arg == "-okdir";
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, const ShellLimits& limits)
+      : text_(text), lex_(text, limits.max_word_bytes), limits_(limits) {}
+
+  ShellResult Run();
+
+ private:
+  bool Get(bool command_position, bool redirect_target, Token* tok);
+  void Unget(Token tok) {
+    pending_ = std::move(tok);
+    has_pending_ = true;
+  }
+  bool SkipNewlines(Token* tok);
+  bool ParseProgram();
+  bool ParseAndOr(Token first, Connector connector);
+  bool ParsePipeline(Token first, Pipeline* pipeline);
+  bool ParseCommand(const Token& first, SimpleCommand* command);
+  bool ParseSimple(Token first, SimpleCommand* command);
+  bool ParseRedirect(const Token& op, SimpleCommand* command);
+  bool Deny(const char* code, std::size_t offset, std::string message) {
+    return Refuse(&denial_, code, offset, std::move(message));
+  }
+
+  std::string_view text_;
+  Lexer lex_;
+  const ShellLimits& limits_;
+  Token pending_;
+  bool has_pending_ = false;
+  std::size_t commands_ = 0;
+  Plan plan_;
+  ShellDenial denial_;
+};
+
+bool Parser::Get(bool command_position, bool redirect_target, Token* tok) {
+  if (has_pending_) {
+    has_pending_ = false;
+    *tok = std::move(pending_);
+    return true;
+  }
+  return lex_.Next(command_position, redirect_target, tok, &denial_);
+}
+
+bool Parser::SkipNewlines(Token* tok) {
+  do {
+    if (!Get(true, false, tok)) return false;
+  } while (tok->kind == TokKind::kNewline);
+  return true;
+}
+
+ShellResult Parser::Run() {
+  ShellResult result;
+  if (text_.size() > limits_.max_text_bytes) {
+    Deny("limit", limits_.max_text_bytes,
+         "the command is longer than " + std::to_string(limits_.max_text_bytes) + " bytes");
+    result.denial = std::move(denial_);
+    return result;
+  }
+  for (std::size_t i = 0; i < text_.size(); ++i) {
+    auto b = static_cast<unsigned char>(text_[i]);
+    if ((b < 0x20 && b != '\t' && b != '\n') || b == 0x7f) {
+      char hex[8];
+      static constexpr char kDigits[] = "0123456789abcdef";
+      hex[0] = '0';
+      hex[1] = 'x';
+      hex[2] = kDigits[b >> 4];
+      hex[3] = kDigits[b & 0xf];
+      hex[4] = '\0';
+      Deny("control-character", i,
+           std::string("control character ") + hex + " is not allowed (only tab and newline)");
+      result.denial = std::move(denial_);
+      return result;
+    }
+  }
+  if (ParseProgram()) {
+    result.ok = true;
+    result.plan = std::move(plan_);
+  } else {
+    result.denial = std::move(denial_);
+  }
+  return result;
+}
+
+bool Parser::ParseProgram() {
+  Token tok;
+  if (!SkipNewlines(&tok)) return false;
+  if (tok.kind == TokKind::kEnd) return Deny("empty", 0, "there is no command");
+  for (;;) {
+    if (!ParseAndOr(std::move(tok), Connector::kSeq)) return false;
+    if (!Get(false, false, &tok)) return false;
+    switch (tok.kind) {
+      case TokKind::kEnd:
+        return true;
+      case TokKind::kSemi:
+      case TokKind::kNewline:
+        if (!SkipNewlines(&tok)) return false;
+        if (tok.kind == TokKind::kEnd) return true;
+        break;
+      case TokKind::kAmp:
+        return Deny("background", tok.offset, "'&' runs a command in the background");
+      default:
+        return Deny("syntax", tok.offset, "unexpected operator");
+    }
+  }
+}
+
+bool Parser::ParseAndOr(Token first, Connector connector) {
+  for (;;) {
+    Pipeline pipeline;
+    if (!ParsePipeline(std::move(first), &pipeline)) return false;
+    plan_.pipelines.push_back(std::move(pipeline));
+    plan_.connectors.push_back(connector);
+    Token tok;
+    if (!Get(false, false, &tok)) return false;
+    if (tok.kind != TokKind::kAndAnd && tok.kind != TokKind::kOrOr) {
+      Unget(std::move(tok));
+      return true;
+    }
+    connector = tok.kind == TokKind::kAndAnd ? Connector::kAnd : Connector::kOr;
+    std::size_t op = tok.offset;
+    if (!SkipNewlines(&first)) return false;
+    if (first.kind == TokKind::kEnd) {
+      return Deny("syntax", op, "the command ends with an operator that needs a command after it");
+    }
+  }
+}
+
+bool Parser::ParsePipeline(Token first, Pipeline* pipeline) {
+  for (;;) {
+    SimpleCommand command;
+    if (!ParseCommand(first, &command)) return false;
+    pipeline->stages.push_back(std::move(command));
+    Token tok;
+    if (!Get(false, false, &tok)) return false;
+    if (tok.kind == TokKind::kPipeAmp) {
+      return Deny("pipe-stderr", tok.offset, "'|&' is not allowed; write '2>&1 |'");
+    }
+    if (tok.kind != TokKind::kPipe) {
+      Unget(std::move(tok));
+      return true;
+    }
+    std::size_t op = tok.offset;
+    if (!SkipNewlines(&first)) return false;
+    if (first.kind == TokKind::kEnd) {
+      return Deny("syntax", op, "the command ends with '|'");
+    }
+  }
+}
+
+bool Parser::ParseCommand(const Token& first, SimpleCommand* command) {
+  switch (first.kind) {
+    case TokKind::kWord:
+    case TokKind::kRedirOut:
+    case TokKind::kRedirDup:
+      return ParseSimple(first, command);
+    case TokKind::kLParen: {
+      std::size_t n = lex_.SkipContinuations(first.offset + 1);
+      if (n < text_.size() && text_[n] == '(') {
+        return Deny("arithmetic", first.offset, "arithmetic commands ((...)) are not allowed");
+      }
+      return Deny("subshell", first.offset, "subshells (...) are not allowed");
+    }
+    default:
+      return Deny("syntax", first.offset, "a command was expected here");
+  }
+}
+
+bool Parser::ParseSimple(Token tok, SimpleCommand* command) {
+  if (++commands_ > limits_.max_commands) {
+    return Deny("limit", tok.offset,
+                "more than " + std::to_string(limits_.max_commands) + " simple commands");
+  }
+  command->offset = tok.offset;
+  std::vector<std::size_t> word_offsets;
+  std::size_t last_word_end = std::string_view::npos;
+  for (;;) {
+    if (tok.kind == TokKind::kWord) {
+      bool command_position = command->argv.empty();
+      if (command_position && !tok.quoted) {
+        for (std::string_view word : kReserved) {
+          if (tok.raw != word) continue;
+          if (word == "{" || word == "}") {
+            return Deny("group", tok.offset, "command groups { ...; } are not allowed");
+          }
+          if (word == "function") {
+            return Deny("function", tok.offset, "function definitions are not allowed");
+          }
+          return Deny("control-flow", tok.offset,
+                      "'" + tok.raw + "' is a shell keyword; control flow is not allowed");
+        }
+      }
+      if (command_position && IsAssignmentWord(tok.raw)) {
+        return Deny("assignment", tok.offset,
+                    "variable assignments are not allowed: '" + tok.raw + "'");
+      }
+      if (tok.soft_code != nullptr) return SoftRefusal(tok, &denial_);
+      if (command->argv.size() >= limits_.max_words) {
+        return Deny("limit", tok.offset,
+                    "more than " + std::to_string(limits_.max_words) + " words in one command");
+      }
+      if (command_position && IsWrapper(tok.value)) {
+        return Deny("wrapper", tok.offset,
+                    "'" + tok.value + "' runs another command; run that command directly");
+      }
+      command->argv.push_back(std::move(tok.value));
+      word_offsets.push_back(tok.offset);
+      last_word_end = tok.end;
+    } else if (tok.kind == TokKind::kRedirOut || tok.kind == TokKind::kRedirDup) {
+      if (!ParseRedirect(tok, command)) return false;
+    } else if (tok.kind == TokKind::kLParen) {
+      if (command->argv.size() == 1 && command->redirects.empty()) {
+        return Deny("function", command->offset, "function definitions are not allowed");
+      }
+      if (tok.offset == last_word_end && tok.offset > 0) {
+        char prev = text_[tok.offset - 1];
+        if (prev == '+' || prev == '@' || prev == '!') {
+          return Deny("glob", tok.offset - 1, "extended glob patterns are not allowed");
+        }
+      }
+      return Deny("syntax", tok.offset, "unexpected '('; quote it to pass it literally");
+    } else {
+      Unget(std::move(tok));
+      break;
+    }
+    if (!Get(command->argv.empty(), false, &tok)) return false;
+  }
+  if (command->argv.empty()) {
+    return Deny("redirection", command->offset, "a redirection without a command");
+  }
+  if (std::string_view a0 = command->argv[0];
+      a0.substr(a0.rfind('/') == std::string_view::npos ? 0 : a0.rfind('/') + 1) == "find") {
+    for (std::size_t i = 1; i < command->argv.size(); ++i) {
+      if (IsFindExec(command->argv[i])) {
+        return Deny("wrapper", word_offsets[i],
+                    "find " + command->argv[i] + " runs another command");
+      }
+    }
+  }
+  return true;
+}
+
+bool Parser::ParseRedirect(const Token& op, SimpleCommand* command) {
+  static constexpr char kOnly[] =
+      "only the redirections >/dev/null, 1>/dev/null, 2>/dev/null and 2>&1 are allowed";
+  if (command->redirects.size() >= limits_.max_redirects) {
+    return Deny(
+        "limit", op.offset,
+        "more than " + std::to_string(limits_.max_redirects) + " redirections in one command");
+  }
+  bool dup = op.kind == TokKind::kRedirDup;
+  if (dup ? op.fd != "2" : (!op.fd.empty() && op.fd != "1" && op.fd != "2")) {
+    return Deny("redirection", op.offset, kOnly);
+  }
+  Token target;
+  if (!Get(false, true, &target)) return false;
+  if (target.kind != TokKind::kWord) {
+    return Deny("syntax", op.offset, "a redirection needs a target word");
+  }
+  if (target.soft_code != nullptr) return SoftRefusal(target, &denial_);
+  Redirect redirect;
+  if (dup) {
+    if (!target.digits || target.value != "1") return Deny("redirection", op.offset, kOnly);
+    redirect.fd = 2;
+    redirect.target = Redirect::Target::kStdout;
+  } else {
+    if (target.value != "/dev/null") return Deny("redirection", op.offset, kOnly);
+    redirect.fd = op.fd == "2" ? 2 : 1;
+    redirect.target = Redirect::Target::kDevNull;
+  }
+  command->redirects.push_back(redirect);
+  return true;
+}
+
+}  // namespace
+
+ShellResult AnalyzeShell(std::string_view text, const ShellLimits& limits) {
+  try {
+    Parser parser(text, limits);
+    return parser.Run();
+  } catch (...) {  // Only std::bad_alloc can get here; refuse rather than throw.
+    ShellResult result;
+    result.denial = ShellDenial{"limit", 0, "out of memory while analysing the command"};
+    return result;
+  }
+}
+
+std::string NormalizedCommand(const SimpleCommand& command) {
+  std::string out;
+  for (std::size_t i = 0; i < command.argv.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    out += command.argv[i];
+  }
+  return out;
+}
+
+}  // namespace qvmr

@@ -1,0 +1,398 @@
+#include "engine/shell_lexer.h"
+
+#include <utility>
+
+namespace qvmr::shell_internal {
+namespace {
+
+bool IsNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || (c >= '0' && c <= '9');
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Bytes that end an unquoted word (bash's metacharacters).
+bool IsWordEnd(char c) {
+  switch (c) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case ';':
+    case '&':
+    case '|':
+    case '(':
+    case ')':
+    case '<':
+    case '>':
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr const char kRedirMessage[] =
+    "only the redirections >/dev/null, 1>/dev/null, 2>/dev/null and 2>&1 are allowed";
+
+}  // namespace
+
+bool Refuse(ShellDenial* denial, const char* code, std::size_t offset, std::string message) {
+  denial->code = code;
+  denial->offset = offset;
+  denial->message = std::move(message);
+  return false;
+}
+
+bool IsAssignmentWord(std::string_view raw) {
+  if (raw.empty() || !IsNameStart(raw[0])) return false;
+  std::size_t i = 1;
+  while (i < raw.size() && IsNameChar(raw[i])) ++i;
+  if (i < raw.size() && raw[i] == '[') {
+    // A subscript: over-approximate bash's skipsubscript with "some later `]=` or `]+=`".
+    std::size_t close = raw.find("]=", i);
+    std::size_t close_plus = raw.find("]+=", i);
+    return close != std::string_view::npos || close_plus != std::string_view::npos;
+  }
+  if (i < raw.size() && raw[i] == '=') return true;
+  return i + 1 < raw.size() && raw[i] == '+' && raw[i + 1] == '=';
+}
+
+std::size_t Lexer::SkipContinuations(std::size_t pos) const {
+  while (pos + 1 < t_.size() && t_[pos] == '\\' && t_[pos + 1] == '\n') pos += 2;
+  return pos;
+}
+
+bool Lexer::OperatorNext(std::size_t pos, std::string_view extenders, std::size_t* next,
+                         ShellDenial* denial) const {
+  std::size_t n = pos + 1;
+  std::size_t m = SkipContinuations(n);
+  if (m != n && !AtEnd(m) && extenders.find(t_[m]) != std::string_view::npos) {
+    return Refuse(denial, "syntax", n,
+                  "a line continuation splits an operator; write the operator in one piece");
+  }
+  *next = m;
+  return true;
+}
+
+bool Lexer::Next(bool command_position, bool redirect_target, Token* tok, ShellDenial* denial) {
+  *tok = Token{};
+  for (;;) {
+    i_ = SkipContinuations(i_);
+    if (AtEnd(i_)) {
+      tok->kind = TokKind::kEnd;
+      tok->offset = tok->end = t_.size();
+      return true;
+    }
+    char c = t_[i_];
+    if (c == ' ' || c == '\t') {
+      ++i_;
+      continue;
+    }
+    if (c == '#') {  // A comment: up to the newline, continuations not removed (as bash).
+      std::size_t nl = t_.find('\n', i_);
+      if (nl == std::string_view::npos) {
+        i_ = t_.size();
+        continue;
+      }
+      if (t_[nl - 1] == '\\') {
+        return Refuse(denial, "syntax", nl - 1,
+                      "a comment ends with a backslash; shells disagree on whether the next line "
+                      "continues it");
+      }
+      i_ = nl;
+      continue;
+    }
+    tok->offset = i_;
+    std::size_t n = 0;
+    switch (c) {
+      case '\n':
+        tok->kind = TokKind::kNewline;
+        tok->end = ++i_;
+        return true;
+      case ';':
+        if (!OperatorNext(i_, ";&", &n, denial)) return false;
+        if (At(n) == ';' || At(n) == '&') {
+          tok->kind = TokKind::kCaseSep;
+          i_ = n + 1;
+        } else {
+          tok->kind = TokKind::kSemi;
+          ++i_;
+        }
+        tok->end = i_;
+        return true;
+      case '&':
+        if (!OperatorNext(i_, "&>", &n, denial)) return false;
+        if (At(n) == '>') return Refuse(denial, "redirection", i_, kRedirMessage);
+        if (At(n) == '&') {
+          tok->kind = TokKind::kAndAnd;
+          i_ = n + 1;
+        } else {
+          tok->kind = TokKind::kAmp;
+          ++i_;
+        }
+        tok->end = i_;
+        return true;
+      case '|':
+        if (!OperatorNext(i_, "|&", &n, denial)) return false;
+        if (At(n) == '|') {
+          tok->kind = TokKind::kOrOr;
+          i_ = n + 1;
+        } else if (At(n) == '&') {
+          tok->kind = TokKind::kPipeAmp;
+          i_ = n + 1;
+        } else {
+          tok->kind = TokKind::kPipe;
+          ++i_;
+        }
+        tok->end = i_;
+        return true;
+      case '(':
+      case ')':
+        tok->kind = c == '(' ? TokKind::kLParen : TokKind::kRParen;
+        tok->end = ++i_;
+        return true;
+      case '<':
+      case '>':
+        return ReadRedirection(i_, i_, "", tok, denial);
+      default:
+        return ReadWord(command_position, redirect_target, tok, denial);
+    }
+  }
+}
+
+bool Lexer::ReadRedirection(std::size_t op, std::size_t start, std::string fd, Token* tok,
+                            ShellDenial* denial) {
+  std::size_t n = 0;
+  if (t_[op] == '<') {
+    if (!OperatorNext(op, "<>&(", &n, denial)) return false;
+    if (At(n) == '(') {
+      return Refuse(denial, "process-substitution", op,
+                    "process substitution <(...) runs a command; it is not allowed");
+    }
+    if (At(n) == '<') {
+      std::size_t m = 0;
+      if (!OperatorNext(n, "<-", &m, denial)) return false;
+      if (At(m) == '<') {
+        return Refuse(denial, "here-string", start, "here-strings (<<<) are not allowed");
+      }
+      return Refuse(denial, "here-document", start, "here-documents (<<) are not allowed");
+    }
+    return Refuse(denial, "redirection", start, kRedirMessage);
+  }
+  if (!OperatorNext(op, ">&|(", &n, denial)) return false;
+  if (At(n) == '(') {
+    return Refuse(denial, "process-substitution", op,
+                  "process substitution >(...) runs a command; it is not allowed");
+  }
+  if (At(n) == '>' || At(n) == '|') return Refuse(denial, "redirection", start, kRedirMessage);
+  *tok = Token{};
+  tok->offset = start;
+  tok->fd = std::move(fd);
+  if (At(n) == '&') {
+    tok->kind = TokKind::kRedirDup;
+    i_ = n + 1;
+  } else {
+    tok->kind = TokKind::kRedirOut;
+    i_ = op + 1;
+  }
+  tok->end = i_;
+  return true;
+}
+
+bool Lexer::Append(Token* tok, char c, bool quoted, ShellDenial* denial) {
+  if (tok->value.size() >= max_word_) {
+    return Refuse(denial, "limit", tok->offset,
+                  "a word is longer than " + std::to_string(max_word_) + " bytes");
+  }
+  tok->value.push_back(c);
+  if (quoted) {
+    tok->quoted = true;
+    tok->digits = false;
+    last_unquoted_ = '\0';
+  } else {
+    if (!IsDigit(c)) tok->digits = false;
+    last_unquoted_ = c;
+  }
+  return true;
+}
+
+// A refusal found inside a word. An earlier problem of the same word wins: the word being an
+// assignment (in command position), then its first soft problem, then this one.
+bool Lexer::Hard(const char* code, std::size_t pos, std::string message, bool command_position,
+                 const Token& word, ShellDenial* denial) {
+  if (command_position && IsAssignmentWord(word.raw)) {
+    return Refuse(denial, "assignment", word.offset,
+                  "variable assignments are not allowed: '" + word.raw + "...'");
+  }
+  if (word.soft_code != nullptr) return SoftRefusal(word, denial);
+  return Refuse(denial, code, pos, std::move(message));
+}
+
+bool Lexer::Dollar(std::size_t pos, bool command_position, const Token& word, ShellDenial* denial) {
+  std::size_t n = SkipContinuations(pos + 1);
+  if (At(n) == '(' && !AtEnd(n)) {
+    std::size_t m = SkipContinuations(n + 1);
+    if (At(m) == '(' && !AtEnd(m)) {
+      return Hard("arithmetic", pos, "arithmetic expansion $((...)) is not allowed",
+                  command_position, word, denial);
+    }
+    return Hard("command-substitution", pos, "command substitution $(...) is not allowed",
+                command_position, word, denial);
+  }
+  if (At(n) == '[' && !AtEnd(n)) {
+    return Hard("arithmetic", pos, "arithmetic expansion $[...] is not allowed", command_position,
+                word, denial);
+  }
+  return Hard("variable", pos,
+              "'$' expands a variable or a special quote; write the value literally, or quote the "
+              "'$' in single quotes",
+              command_position, word, denial);
+}
+
+bool SoftRefusal(const Token& word, ShellDenial* denial) {
+  std::string_view code = word.soft_code;
+  std::string message;
+  if (code == "glob") {
+    message = "unquoted *, ? or [ is a filename pattern; quote it to pass it literally";
+  } else if (code == "brace") {
+    message = "unquoted { or } may be brace expansion; quote it to pass it literally";
+  } else {
+    message = "unquoted ~ expands to a home directory; quote it to pass it literally";
+  }
+  return Refuse(denial, word.soft_code, word.soft_offset, std::move(message));
+}
+
+bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, ShellDenial* denial) {
+  tok->kind = TokKind::kWord;
+  tok->offset = i_;
+  tok->digits = true;
+  last_unquoted_ = '\0';
+  auto soft = [tok](const char* code, std::size_t pos) {
+    if (tok->soft_code == nullptr) {
+      tok->soft_code = code;
+      tok->soft_offset = pos;
+    }
+  };
+  bool closed_quote = false;  // the previous byte closed a quoted string
+  for (;;) {
+    i_ = SkipContinuations(i_);
+    if (AtEnd(i_)) break;
+    char c = t_[i_];
+    if (c == '<' || c == '>') {
+      std::size_t n = SkipContinuations(i_ + 1);
+      if (At(n) == '(' && !AtEnd(n)) {
+        return Hard("process-substitution", i_,
+                    "process substitution runs a command; it is not allowed", command_position,
+                    *tok, denial);
+      }
+      if (!redirect_target && tok->digits && !tok->raw.empty()) {
+        std::string fd = tok->raw;
+        return ReadRedirection(i_, tok->offset, std::move(fd), tok, denial);
+      }
+      break;
+    }
+    if (IsWordEnd(c)) break;
+    bool after_quote = closed_quote;
+    closed_quote = false;
+    if (c == '#' && after_quote) {
+      // Bash keeps it in the word; shfmt starts a comment. Refuse rather than pick a side.
+      return Hard("syntax", i_,
+                  "'#' right after a closing quote: shells disagree whether it starts a comment; "
+                  "quote the '#'",
+                  command_position, *tok, denial);
+    }
+    switch (c) {
+      case '\'': {
+        std::size_t close = t_.find('\'', i_ + 1);
+        if (close == std::string_view::npos) {
+          return Hard("syntax", i_, "unterminated single quote", command_position, *tok, denial);
+        }
+        for (std::size_t k = i_ + 1; k < close; ++k) {
+          if (!Append(tok, t_[k], true, denial)) return false;
+        }
+        tok->raw.append(t_.substr(i_, close + 1 - i_));
+        tok->quoted = true;
+        tok->digits = false;
+        last_unquoted_ = '\0';
+        i_ = close + 1;
+        closed_quote = true;
+        break;
+      }
+      case '"': {
+        std::size_t open = i_;
+        tok->raw.push_back('"');
+        ++i_;
+        for (;;) {
+          i_ = SkipContinuations(i_);
+          if (AtEnd(i_) || (t_[i_] == '\\' && AtEnd(i_ + 1))) {
+            return Hard("syntax", open, "unterminated double quote", command_position, *tok,
+                        denial);
+          }
+          char q = t_[i_];
+          if (q == '"') break;
+          if (q == '$') return Dollar(i_, command_position, *tok, denial);
+          if (q == '`') {
+            return Hard("command-substitution", i_, "command substitution `...` is not allowed",
+                        command_position, *tok, denial);
+          }
+          if (q == '\\') {
+            char e = t_[i_ + 1];
+            if (e != '$' && e != '`' && e != '"' && e != '\\') {
+              if (!Append(tok, '\\', true, denial)) return false;
+            }
+            if (!Append(tok, e, true, denial)) return false;
+            tok->raw.append(t_.substr(i_, 2));
+            i_ += 2;
+            continue;
+          }
+          if (!Append(tok, q, true, denial)) return false;
+          tok->raw.push_back(q);
+          ++i_;
+        }
+        tok->raw.push_back('"');
+        ++i_;
+        tok->quoted = true;
+        tok->digits = false;
+        last_unquoted_ = '\0';
+        closed_quote = true;
+        break;
+      }
+      case '\\':
+        if (AtEnd(i_ + 1)) {  // A backslash that ends the text stays (as bash).
+          if (!Append(tok, '\\', false, denial)) return false;
+          tok->digits = false;
+          tok->raw.push_back('\\');
+          ++i_;
+          break;
+        }
+        if (!Append(tok, t_[i_ + 1], true, denial)) return false;
+        tok->raw.append(t_.substr(i_, 2));
+        i_ += 2;
+        break;
+      case '$':
+        return Dollar(i_, command_position, *tok, denial);
+      case '`':
+        return Hard("command-substitution", i_, "command substitution `...` is not allowed",
+                    command_position, *tok, denial);
+      default:
+        if (c == '*' || c == '?' || c == '[') soft("glob", i_);
+        if (c == '{' || c == '}') soft("brace", i_);
+        if (c == '~' && (tok->raw.empty() || ((last_unquoted_ == '=' || last_unquoted_ == ':') &&
+                                              IsAssignmentWord(tok->raw)))) {
+          soft("tilde", i_);
+        }
+        if (!Append(tok, c, false, denial)) return false;
+        tok->raw.push_back(c);
+        ++i_;
+        break;
+    }
+  }
+  if (tok->raw.empty()) tok->digits = false;
+  tok->end = i_;
+  return true;
+}
+
+}  // namespace qvmr::shell_internal

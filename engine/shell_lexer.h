@@ -1,0 +1,105 @@
+// Internal to the shell analysis (shell.cpp): bash's tokenizer, reduced to what the analysis may
+// accept. Words are returned with quotes removed; every construct that is not a literal word, an
+// operator the analysis knows or `[n]>` / `[n]>&` is refused here with its reason code.
+//
+// Line continuations (backslash-newline) are removed wherever bash removes them (outside single
+// quotes and comments), so they may split a word anywhere. One exception is refused rather than
+// modelled: a continuation inside a multi-character operator (`&\<newline>&`), where shfmt and
+// other tools disagree with bash. A comment whose last byte is a backslash is refused for the
+// same reason.
+#ifndef QVMR_ENGINE_SHELL_LEXER_H_
+#define QVMR_ENGINE_SHELL_LEXER_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "engine/shell.h"
+
+namespace qvmr::shell_internal {
+
+enum class TokKind {
+  kEnd,       // end of text
+  kWord,      // a literal word
+  kNewline,   // `\n`
+  kSemi,      // `;`
+  kCaseSep,   // `;;`, `;&`, `;;&` (only valid in `case`)
+  kAmp,       // `&`
+  kAndAnd,    // `&&`
+  kPipe,      // `|`
+  kOrOr,      // `||`
+  kPipeAmp,   // `|&`
+  kLParen,    // `(`
+  kRParen,    // `)`
+  kRedirOut,  // `[n]>`
+  kRedirDup,  // `[n]>&`
+};
+
+struct Token {
+  TokKind kind = TokKind::kEnd;
+  std::size_t offset = 0;  // first byte; for a redirection, its fd digits if any
+  std::size_t end = 0;     // one past the last byte
+
+  // kWord.
+  std::string value;    // after quote removal
+  std::string raw;      // source bytes without line continuations
+  bool quoted = false;  // some byte was quoted or escaped
+  bool digits = false;  // non-empty and only unquoted digits
+  // First "soft" problem inside the word (glob, brace, tilde): reported by the parser unless the
+  // word turns out to be a reserved word in command position, where its own code wins.
+  const char* soft_code = nullptr;
+  std::size_t soft_offset = 0;
+
+  // kRedirOut / kRedirDup: the fd digits as written ("" when none).
+  std::string fd;
+};
+
+// Fills *denial and returns false (so callers can `return Refuse(...)`).
+bool Refuse(ShellDenial* denial, const char* code, std::size_t offset, std::string message);
+
+// Refuses the word's first soft problem (it must have one).
+bool SoftRefusal(const Token& word, ShellDenial* denial);
+
+// True if `raw` (a word's source without continuations) is a bash assignment word:
+// NAME=..., NAME+=..., NAME[...]=... or NAME[...]+=... with NAME = [A-Za-z_][A-Za-z0-9_]*.
+bool IsAssignmentWord(std::string_view raw);
+
+class Lexer {
+ public:
+  Lexer(std::string_view text, std::size_t max_word_bytes) : t_(text), max_word_(max_word_bytes) {}
+
+  // Reads the next token. `command_position`: the word, if any, would be the first word of a
+  // simple command (an assignment there is reported as "assignment"). `redirect_target`: the
+  // word is the target of a redirection (digits before `<`/`>` are then not an fd). Returns false
+  // with *denial filled when the text is refused.
+  bool Next(bool command_position, bool redirect_target, Token* tok, ShellDenial* denial);
+
+  // The first position at or after `pos` that does not start a line continuation.
+  std::size_t SkipContinuations(std::size_t pos) const;
+
+  std::string_view text() const { return t_; }
+
+ private:
+  bool ReadWord(bool command_position, bool redirect_target, Token* tok, ShellDenial* denial);
+  bool ReadRedirection(std::size_t op, std::size_t start, std::string fd, Token* tok,
+                       ShellDenial* denial);
+  bool Hard(const char* code, std::size_t pos, std::string message, bool command_position,
+            const Token& word, ShellDenial* denial);
+  bool Dollar(std::size_t pos, bool command_position, const Token& word, ShellDenial* denial);
+  // Position of the byte following the operator byte at `pos`, refusing a continuation there
+  // when that byte would extend the operator (one of `extenders`).
+  bool OperatorNext(std::size_t pos, std::string_view extenders, std::size_t* next,
+                    ShellDenial* denial) const;
+  bool Append(Token* tok, char c, bool quoted, ShellDenial* denial);
+  char At(std::size_t pos) const { return pos < t_.size() ? t_[pos] : '\0'; }
+  bool AtEnd(std::size_t pos) const { return pos >= t_.size(); }
+
+  std::string_view t_;
+  std::size_t max_word_;
+  std::size_t i_ = 0;
+  char last_unquoted_ = '\0';  // last byte appended to the current word, '\0' if it was quoted
+};
+
+}  // namespace qvmr::shell_internal
+
+#endif  // QVMR_ENGINE_SHELL_LEXER_H_
