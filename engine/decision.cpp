@@ -36,10 +36,10 @@ struct RuleSearch {
 };
 
 RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleCommand& cmd,
-                    std::size_t stage, Level level, const MatchContext& ctx) {
+                    const std::string& normalized, std::size_t stage, Level level,
+                    const MatchContext& ctx) {
   RuleSearch out;
   const std::string& program = cmd.argv.front();
-  const std::string shown = Excerpt(NormalizedCommand(cmd));
   auto table = policy.commands.find(program);
   if (table == policy.commands.end()) {
     out.code = "no-rule";
@@ -49,7 +49,7 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
   ArgvReading reading = ReadArgv(table->second, cmd.argv);
   if (!reading.ok) {
     out.code = reading.error.code;
-    out.message = reading.error.message + " (in '" + shown + "')";
+    out.message = reading.error.message + " (in '" + Excerpt(normalized) + "')";
     return out;
   }
   const Rule* misplaced_filter = nullptr;
@@ -75,9 +75,9 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
     for (const Rule* rule : by_program->second) {
       if (rule->level > level && RuleMatches(*rule, reading.parsed, ctx)) {
         out.code = "no-rule";
-        out.message = "'" + shown + "' needs level " + LevelText(rule->level) + " (rule '" +
-                      rule->text + "' at " + rule->pos.FileLine() + "); this VM has level " +
-                      LevelText(level);
+        out.message = "'" + Excerpt(normalized) + "' needs level " + LevelText(rule->level) +
+                      " (rule '" + rule->text + "' at " + rule->pos.FileLine() +
+                      "); this VM has level " + LevelText(level);
         return out;
       }
     }
@@ -98,8 +98,8 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
       range = "no protected VM (" + range + ")";
     }
     out.code = "no-rule";
-    out.message = "'" + shown + "': <vm> in rule '" + rule.text + "' (" + rule.pos.FileLine() +
-                  ") names " + range + " and never the requesting VM itself";
+    out.message = "'" + Excerpt(normalized) + "': <vm> in rule '" + rule.text + "' (" +
+                  rule.pos.FileLine() + ") names " + range + " and never the requesting VM itself";
     return true;
   };
   if (vm && level >= Level::kReadOnly) {
@@ -120,7 +120,7 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
     return out;
   }
   out.code = "no-rule";
-  out.message = "no rule allows '" + shown + "' at level " + LevelText(level);
+  out.message = "no rule allows '" + Excerpt(normalized) + "' at level " + LevelText(level);
   return out;
 }
 
@@ -166,10 +166,12 @@ Decision Evaluate(const Policy& policy, const GrantSet& grants, const Request& r
     return d;
   }
   ShellResult shell = AnalyzeShell(request.text);
+  std::vector<std::string> normalized_commands;  // plan order; reused for rules and verdicts
   if (shell.ok) {
     for (const Pipeline& p : shell.plan.pipelines) {
       for (const SimpleCommand& cmd : p.stages) {
-        if (const BlockedPattern* b = policy.blocklist.FirstMatch(NormalizedCommand(cmd))) {
+        normalized_commands.push_back(NormalizedCommand(cmd));
+        if (const BlockedPattern* b = policy.blocklist.FirstMatch(normalized_commands.back())) {
           blocked(*b, cmd.offset);
           return d;
         }
@@ -201,16 +203,18 @@ Decision Evaluate(const Policy& policy, const GrantSet& grants, const Request& r
   ctx.requester = request.vm;
   ctx.targets = vm && vm->targets ? &*vm->targets : nullptr;
   ctx.protected_patterns = &policy.defaults.protected_vms.value;
+  std::size_t command_index = 0;
   for (const Pipeline& p : shell.plan.pipelines) {
     for (std::size_t stage = 0; stage < p.stages.size(); ++stage) {
       const SimpleCommand& cmd = p.stages[stage];
-      RuleSearch found = FindRule(policy, vm, cmd, stage, d.level, ctx);
+      std::string& normalized = normalized_commands[command_index++];
+      RuleSearch found = FindRule(policy, vm, cmd, normalized, stage, d.level, ctx);
       if (!found.rule) {
         d.commands.clear();
         Deny(d, found.code, found.message, cmd.offset);
         return d;
       }
-      d.commands.push_back({NormalizedCommand(cmd), found.rule, found.rule->text,
+      d.commands.push_back({std::move(normalized), found.rule, found.rule->text,
                             found.rule->pos.FileLine(), found.rule->origin});
     }
   }

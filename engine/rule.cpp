@@ -1,5 +1,6 @@
 #include "engine/rule.h"
 
+#include <array>
 #include <cstdint>
 
 #include "engine/vm_name.h"
@@ -384,8 +385,16 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
 
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx) {
   if (rule.verb != argv.verb) return false;
-  // Small fixed buffer: rules rarely have more than a dozen option items.
-  std::vector<std::uint32_t> used(rule.options.size(), 0);
+  // Use counts per option item: on the stack for the common case (no allocation per rule tried
+  // on the decision's hot path), on the heap for rules with very many option items.
+  constexpr std::size_t kInline = 64;
+  std::array<std::uint32_t, kInline> inline_used{};
+  std::vector<std::uint32_t> heap_used;
+  std::uint32_t* used = inline_used.data();
+  if (rule.options.size() > kInline) {
+    heap_used.assign(rule.options.size(), 0);
+    used = heap_used.data();
+  }
   for (const ParsedOption& opt : argv.options) {
     bool matched = false;
     for (std::size_t k = 0; k < rule.options.size(); ++k) {
