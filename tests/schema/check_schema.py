@@ -3,7 +3,7 @@
 
 Run by Debian's /usr/bin/python3 (python3-jsonschema, python3-yaml):
 
-  check_schema.py SOURCE_DIR repo    every *.yaml under SOURCE_DIR/policies and SOURCE_DIR/examples
+  check_schema.py SOURCE_DIR repo    every *.yaml under SOURCE_DIR/{policies,examples,tests/policy}
                                      must validate (missing or empty directories pass)
   check_schema.py SOURCE_DIR cases   every file in tests/schema/good/ must validate, every file in
                                      tests/schema/bad/ must be rejected at the place its
@@ -109,7 +109,7 @@ def problems(validator, path):
 def check_repo(source_dir, validator, out=sys.stdout):
     failures = 0
     count = 0
-    for sub in ("policies", "examples"):
+    for sub in ("policies", "examples", "tests/policy"):
         root = pathlib.Path(source_dir) / sub
         if not root.is_dir():
             continue
@@ -185,7 +185,7 @@ def check_cases(source_dir, validator):
         if not check_repo(tmp, validator, out=sink):
             failures += 1
             print("FAIL repo check fails on a tree without policies/ and examples/")
-        for sub in ("policies", "examples"):
+        for sub in ("policies", "examples", "tests/policy"):
             d = pathlib.Path(tmp) / sub / "nested"
             d.mkdir(parents=True)
             (d / "x.yaml").write_text("version: 1\n")
