@@ -42,6 +42,8 @@ vms:
     allow: [ 'qvm-start <vm>', 'qvm-start <self>' ]
     max_dev_mode: full
     max_dev_duration: 4h
+  ops:
+    level: manage
 YAML
 F=$L/20-extra.yaml
 expect_rc 0 "warnings only" lint --policy-dir "$L"
@@ -67,10 +69,13 @@ expect_out "^$F:25:23: warning: vms.dev.max_dev_duration 4h is above the default
 expect_out "^$F:23:14: warning: rule 'qvm-start <vm>' uses <vm> and vms.dev has no targets: it acts on every non-protected VM" \
   "<vm> without targets"
 expect_no_out "warning: rule 'qvm-start --quiet <vm>' uses <vm>" "agent has targets"
+expect_out "^$F:26:3: warning: vms.ops may reach level manage and has no targets: manage rules act on every VM that is not protected \\(dom0, sys-\\*\\)" \
+  "manage without targets"
+expect_no_out "warning: vms.agent may reach" "monitor without grants never reaches manage"
 expect_out "^$F:20:14: warning: vms.idle.allow is never used: the VM's level is deny" \
   "allow rules of a deny VM"
 expect_no_out "error:" "warnings are not errors"
-expect_out "^lint: 2 file\\(s\\), 12 class rule\\(s\\), 11 warning\\(s\\)$" "summary counts warnings"
+expect_out "^lint: 2 file\\(s\\), 12 class rule\\(s\\), 12 warning\\(s\\)$" "summary counts warnings"
 
 # A load error: file:line:col: error:, exit 1.
 write "$L/30-bad.yaml" <<'YAML'

@@ -1,6 +1,6 @@
 // `lint [PATH...]`: load errors (exit 1) and warnings (exit 0): scalar overrides, shadowed rules
-// (shadow.cpp), allow rules a deny-level VM never uses, generous grant caps, and `<vm>` allow
-// rules of a VM without targets.
+// (shadow.cpp), allow rules a deny-level VM never uses, generous grant caps, VMs that may reach
+// manage without targets, and `<vm>` allow rules of a VM without targets.
 #include <algorithm>
 #include <iostream>
 #include <tuple>
@@ -10,6 +10,12 @@
 
 namespace qvmr::tool {
 namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
 
 std::vector<Diagnostic> VmWarnings(const Policy& policy) {
   std::vector<Diagnostic> out;
@@ -38,6 +44,14 @@ std::vector<Diagnostic> VmWarnings(const Policy& policy) {
                      where + ".max_dev_duration " +
                          FormatDuration(vm.max_dev_duration_seconds->value) +
                          " is above the default " + FormatDuration(default_dev)});
+    }
+    const Level reachable = vm.max_dev_mode ? std::max(base, vm.max_dev_mode->value) : base;
+    if (!vm.targets && reachable == Level::kManage) {
+      out.push_back({vm.pos, where +
+                                 " may reach level manage and has no targets: manage rules "
+                                 "act on every VM that is not protected (" +
+                                 Join(policy.defaults.protected_vms.value) +
+                                 "), templates and offline VMs included"});
     }
     if (!vm.targets) {
       for (const Rule& rule : vm.allow) {
