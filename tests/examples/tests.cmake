@@ -4,27 +4,27 @@
 if(TARGET qvm-remote-policy)
   foreach(example ai-agent developer monitoring)
     add_test(NAME example_${example}_tests
-             COMMAND $<TARGET_FILE:qvm-remote-policy> test
-                     --policy-dir ${PROJECT_SOURCE_DIR}/policies
-                     ${PROJECT_SOURCE_DIR}/examples/${example}.yaml)
+             COMMAND ${QVMR_IN_TRUSTED_COPY} $<TARGET_FILE:qvm-remote-policy> test
+                     --policy-dir @SRC@/policies
+                     @SRC@/examples/${example}.yaml)
     add_test(NAME example_${example}_lint
-             COMMAND $<TARGET_FILE:qvm-remote-policy> lint
-                     --policy-dir ${PROJECT_SOURCE_DIR}/policies
-                     ${PROJECT_SOURCE_DIR}/examples/${example}.yaml)
+             COMMAND ${QVMR_IN_TRUSTED_COPY} $<TARGET_FILE:qvm-remote-policy> lint
+                     --policy-dir @SRC@/policies
+                     @SRC@/examples/${example}.yaml)
     # With the shipped policy's own cases (tests/policy) loaded too, every rule, the example's
     # allow rules included, must be used by a passing allow case.
     add_test(NAME example_${example}_coverage
-             COMMAND $<TARGET_FILE:qvm-remote-policy> test --coverage
-                     --policy-dir ${PROJECT_SOURCE_DIR}/policies
-                     --policy-dir ${PROJECT_SOURCE_DIR}/tests/policy
-                     ${PROJECT_SOURCE_DIR}/examples/${example}.yaml)
+             COMMAND ${QVMR_IN_TRUSTED_COPY} $<TARGET_FILE:qvm-remote-policy> test --coverage
+                     --policy-dir @SRC@/policies
+                     --policy-dir @SRC@/tests/policy
+                     @SRC@/examples/${example}.yaml)
   endforeach()
 
   # All three together, as they would sit side by side in /etc/qubes/remote-policy.d/.
   add_test(NAME examples_together_tests
-           COMMAND $<TARGET_FILE:qvm-remote-policy> test
-                   --policy-dir ${PROJECT_SOURCE_DIR}/policies
-                   --policy-dir ${PROJECT_SOURCE_DIR}/examples)
+           COMMAND ${QVMR_IN_TRUSTED_COPY} $<TARGET_FILE:qvm-remote-policy> test
+                   --policy-dir @SRC@/policies
+                   --policy-dir @SRC@/examples)
 
   # What the tests: cases cannot say: the grant caps. The agent may never be raised to full,
   # nor for longer than 30 minutes; the monitoring qube may have no grant at all. A refused grant
@@ -39,9 +39,9 @@ if(TARGET qvm-remote-policy)
     list(GET case 0 name)
     list(SUBLIST case 1 -1 args)
     add_test(NAME example_grant_refused_${name}
-             COMMAND $<TARGET_FILE:qvm-remote-policy> dev-mode grant ${args}
-                     --policy-dir ${PROJECT_SOURCE_DIR}/policies
-                     --policy-dir ${PROJECT_SOURCE_DIR}/examples
+             COMMAND ${QVMR_IN_TRUSTED_COPY} $<TARGET_FILE:qvm-remote-policy> dev-mode grant ${args}
+                     --policy-dir @SRC@/policies
+                     --policy-dir @SRC@/examples
                      --grants-dir ${_qvmr_example_grants})
     set_tests_properties(example_grant_refused_${name} PROPERTIES
                          PASS_REGULAR_EXPRESSION "grant refused")

@@ -2,7 +2,8 @@
 # Usage of every test: SCRIPT /path/to/qvm-remote-policy
 BIN=${1:?usage: $0 /path/to/qvm-remote-policy}
 PY=/usr/bin/python3
-T=$(mktemp -d)
+# Under /tmp whatever TMPDIR says: the policy loader checks every parent directory.
+T=$(mktemp -d /tmp/qvmr-cli.XXXXXX)
 chmod 0755 "$T"
 trap 'rm -rf "$T"' EXIT
 FAILS=0
