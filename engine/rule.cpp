@@ -1,5 +1,6 @@
 #include "engine/rule.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -118,20 +119,59 @@ bool IsWordChar(char c, bool first) {
          c == '-';
 }
 
-bool MatchOperands(const std::vector<OperandItem>& items, std::size_t ii,
-                   const std::vector<std::string>& ops, std::size_t oi, VmScope scope,
-                   const MatchContext& ctx) {
-  if (ii == items.size()) return oi == ops.size();
-  const OperandItem& item = items[ii];
-  std::size_t run = 0;
-  while (run < item.max && oi + run < ops.size() &&
-         ValueMatches(item.pattern, ops[oi + run], scope, ctx)) {
-    ++run;
+// A zeroed buffer on the stack for the common sizes, on the heap beyond: the decision's hot path
+// does not allocate per rule tried.
+template <typename T, std::size_t kInline>
+class ScratchBuffer {
+ public:
+  explicit ScratchBuffer(std::size_t size) {
+    if (size > kInline) heap_.resize(size);
+    data_ = size > kInline ? heap_.data() : inline_.data();
+    std::fill(data_, data_ + size, T{});
   }
-  for (std::size_t take = run + 1; take-- > item.min;) {
-    if (MatchOperands(items, ii + 1, ops, oi + take, scope, ctx)) return true;
+  T& operator[](std::size_t i) { return data_[i]; }
+  T* data() { return data_; }
+
+ private:
+  std::array<T, kInline> inline_;
+  std::vector<T> heap_;
+  T* data_;
+};
+
+// Operand sequences match in O(items × operands): reach[i] says the items so far can consume
+// exactly ops[0, i). A backtracking match would be exponential in the number of repeated items,
+// and the operands come from the VM.
+bool MatchOperands(const std::vector<OperandItem>& items, const std::vector<std::string>& ops,
+                   VmScope scope, const MatchContext& ctx) {
+  const std::size_t n = ops.size();
+  constexpr std::size_t kInline = 260;  // the shell's word limit is 256
+  ScratchBuffer<std::uint8_t, kInline> reach(n + 1), next(n + 1);
+  ScratchBuffer<std::size_t, kInline> run(n + 1);
+  ScratchBuffer<std::int32_t, kInline + 1> delta(n + 2);
+  reach[0] = 1;
+  for (const OperandItem& item : items) {
+    run[n] = 0;  // run[i]: consecutive matches from i, capped at item.max
+    for (std::size_t i = n; i-- > 0;) {
+      run[i] =
+          ValueMatches(item.pattern, ops[i], scope, ctx) ? std::min(item.max, run[i + 1] + 1) : 0;
+    }
+    std::fill(delta.data(), delta.data() + n + 2, 0);
+    bool any = false;
+    for (std::size_t i = 0; i <= n; ++i) {
+      if (!reach[i] || run[i] < item.min) continue;
+      ++delta[i + item.min];
+      --delta[i + run[i] + 1];
+      any = true;
+    }
+    if (!any) return false;
+    std::int32_t open = 0;
+    for (std::size_t j = 0; j <= n; ++j) {
+      open += delta[j];
+      next[j] = open > 0;
+    }
+    std::copy(next.data(), next.data() + n + 1, reach.data());
   }
-  return false;
+  return reach[n] != 0;
 }
 
 }  // namespace
@@ -385,16 +425,7 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
 
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx) {
   if (rule.verb != argv.verb) return false;
-  // Use counts per option item: on the stack for the common case (no allocation per rule tried
-  // on the decision's hot path), on the heap for rules with very many option items.
-  constexpr std::size_t kInline = 64;
-  std::array<std::uint32_t, kInline> inline_used{};
-  std::vector<std::uint32_t> heap_used;
-  std::uint32_t* used = inline_used.data();
-  if (rule.options.size() > kInline) {
-    heap_used.assign(rule.options.size(), 0);
-    used = heap_used.data();
-  }
+  ScratchBuffer<std::uint32_t, 64> used(rule.options.size());  // use count per option item
   for (const ParsedOption& opt : argv.options) {
     bool matched = false;
     for (std::size_t k = 0; k < rule.options.size(); ++k) {
@@ -412,7 +443,7 @@ bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& c
   for (std::size_t k = 0; k < rule.options.size(); ++k) {
     if (rule.options[k].required && used[k] == 0) return false;
   }
-  return MatchOperands(rule.operands, 0, argv.operands, 0, rule.vm_scope, ctx);
+  return MatchOperands(rule.operands, argv.operands, rule.vm_scope, ctx);
 }
 
 }  // namespace qvmr

@@ -132,6 +132,26 @@ TEST_F(RuleTest, RepeatedAndOptionalOperands) {
   EXPECT_FALSE(Matches(opt, {"qvm-prefs", "work", "label", "red"}));
 }
 
+TEST_F(RuleTest, OperandSequencesWithSeveralRepeats) {
+  Rule r = Compile("echo [x]... y [x]... {x,z}");
+  EXPECT_TRUE(Matches(r, {"echo", "y", "z"}));
+  EXPECT_TRUE(Matches(r, {"echo", "x", "x", "y", "x", "x"}));
+  EXPECT_FALSE(Matches(r, {"echo", "x", "x", "y"}));
+  EXPECT_FALSE(Matches(r, {"echo", "x", "y", "x", "y", "x"}));
+  Rule bounded = Compile("echo [x] x");
+  EXPECT_TRUE(Matches(bounded, {"echo", "x", "x"}));
+  EXPECT_FALSE(Matches(bounded, {"echo", "x", "x", "x"}));
+  // Many repeated items against many VM-supplied words: a backtracking matcher would take
+  // ~200^6 steps here; the linear-per-item matcher answers at once.
+  Rule many = Compile("echo [x]... [x]... [x]... [x]... [x]... [x]... y");
+  std::vector<std::string> argv{"echo"};
+  argv.insert(argv.end(), 200, "x");
+  argv.push_back("z");
+  EXPECT_FALSE(Matches(many, argv));
+  argv.back() = "y";
+  EXPECT_TRUE(Matches(many, argv));
+}
+
 TEST_F(RuleTest, VerbRules) {
   Rule r = Compile("xl dmesg");
   EXPECT_TRUE(Matches(r, {"xl", "dmesg"}));
