@@ -2,6 +2,8 @@
 // of shell_lexer. See shell.h for what is accepted.
 #include "engine/shell.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -26,23 +28,91 @@ constexpr std::string_view kReserved[] = {
 // Programs that run another command or re-read text, matched on the last path component of
 // argv[0], also with a trailing version (digits and dots) removed: `python3.11` is `python`.
 // Declaration builtins are here too: they evaluate arithmetic (`declare -i x='a[$(id)]'` runs id).
-// clang-format off
-constexpr std::string_view kWrappers[] = {
-    ".", "alias", "ash", "at", "awk", "bash", "batch", "builtin", "busybox", "bwrap", "capsh",
-    "chroot", "chrt", "command", "csh", "dash", "declare", "doas", "env", "eval", "exec",
-    "expect", "export", "fakeroot", "firejail", "fish", "flock", "gawk", "gdb", "ionice", "ksh",
-    "let", "local", "ltrace", "lua", "mawk", "mksh", "nawk", "newgrp", "nice", "node", "nohup",
-    "nsenter", "parallel", "perl", "php", "pkexec", "posh", "python", "rbash", "readonly", "ruby",
-    "run-parts", "runuser", "script", "setpriv", "setsid", "sg", "sh", "source",
-    "start-stop-daemon", "stdbuf", "strace", "su", "sudo", "systemd-run", "taskset", "tclsh",
-    "tcsh", "time", "timeout", "trap", "typeset", "unshare", "watch", "xargs", "yash", "zsh"};
+// Sorted (binary search). clang-format off
+constexpr std::string_view kWrappers[] = {".",
+                                          "alias",
+                                          "ash",
+                                          "at",
+                                          "awk",
+                                          "bash",
+                                          "batch",
+                                          "builtin",
+                                          "busybox",
+                                          "bwrap",
+                                          "capsh",
+                                          "chroot",
+                                          "chrt",
+                                          "command",
+                                          "csh",
+                                          "dash",
+                                          "declare",
+                                          "doas",
+                                          "env",
+                                          "eval",
+                                          "exec",
+                                          "expect",
+                                          "export",
+                                          "fakeroot",
+                                          "firejail",
+                                          "fish",
+                                          "flock",
+                                          "gawk",
+                                          "gdb",
+                                          "ionice",
+                                          "ksh",
+                                          "let",
+                                          "local",
+                                          "ltrace",
+                                          "lua",
+                                          "mawk",
+                                          "mksh",
+                                          "nawk",
+                                          "newgrp",
+                                          "nice",
+                                          "node",
+                                          "nohup",
+                                          "nsenter",
+                                          "parallel",
+                                          "perl",
+                                          "php",
+                                          "pkexec",
+                                          "posh",
+                                          "python",
+                                          "rbash",
+                                          "readonly",
+                                          "ruby",
+                                          "run-parts",
+                                          "runuser",
+                                          "script",
+                                          "setpriv",
+                                          "setsid",
+                                          "sg",
+                                          "sh",
+                                          "source",
+                                          "start-stop-daemon",
+                                          "stdbuf",
+                                          "strace",
+                                          "su",
+                                          "sudo",
+                                          "systemd-run",
+                                          "taskset",
+                                          "tclsh",
+                                          "tcsh",
+                                          "time",
+                                          "timeout",
+                                          "trap",
+                                          "typeset",
+                                          "unshare",
+                                          "watch",
+                                          "xargs",
+                                          "yash",
+                                          "zsh"};
 // clang-format on
 
+static_assert(std::is_sorted(std::begin(kWrappers), std::end(kWrappers)), "keep kWrappers sorted");
+
 bool InList(std::string_view name) {
-  for (std::string_view w : kWrappers) {
-    if (w == name) return true;
-  }
-  return false;
+  return std::binary_search(std::begin(kWrappers), std::end(kWrappers), name);
 }
 
 bool IsWrapper(std::string_view argv0) {
