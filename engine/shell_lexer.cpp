@@ -202,10 +202,16 @@ bool Lexer::ReadRedirection(std::size_t op, std::size_t start, std::string fd, T
   return true;
 }
 
+// Cold path of Append, kept out of line so that Append itself (called per byte) inlines.
+[[gnu::noinline, gnu::cold]] static bool WordTooLong(std::size_t max_word, const Token& tok,
+                                                     ShellDenial* denial) {
+  return Refuse(denial, "limit", tok.offset,
+                "a word is longer than " + std::to_string(max_word) + " bytes");
+}
+
 bool Lexer::Append(Token* tok, char c, bool quoted, ShellDenial* denial) {
-  if (tok->value.size() >= max_word_) {
-    return Refuse(denial, "limit", tok->offset,
-                  "a word is longer than " + std::to_string(max_word_) + " bytes");
+  if (tok->value.size() >= max_word_) [[unlikely]] {
+    return WordTooLong(max_word_, *tok, denial);
   }
   tok->value.push_back(c);
   if (quoted) {
