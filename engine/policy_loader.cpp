@@ -15,11 +15,6 @@ std::string ModeString(std::uint32_t mode) {
   return buf;
 }
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Result<Rule> CompileRaw(const Policy& policy, const RawRule& raw) {
   std::string program = RuleProgram(raw.text);
   auto table = policy.commands.find(program);
@@ -89,7 +84,7 @@ Result<std::vector<std::string>> ListPolicyFiles(Env& env, const LoadOptions& op
     auto names = env.ListDir(dir);
     if (!names) return names.error();
     for (const auto& name : *names) {
-      if (!EndsWith(name, ".yaml") || name[0] == '.') continue;
+      if (!name.ends_with(".yaml") || name[0] == '.') continue;
       chosen[name] = {d, dir + "/" + name};
     }
   }

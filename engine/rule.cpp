@@ -59,10 +59,6 @@ std::string Unquote(std::string_view raw) {
   return s;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) {
   ValuePattern p;
   if (HasQuote(raw)) {
@@ -258,16 +254,16 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
     // The item's last token carries `]` and `...`.
     auto strip_suffix = [&](std::string& last, bool& repeat) -> Status {
       repeat = false;
-      if (EndsWith(last, "...")) {
+      if (last.ends_with("...")) {
         repeat = true;
         last.resize(last.size() - 3);
       }
       if (bracket) {
-        if (!EndsWith(last, "]")) {
+        if (!last.ends_with("]")) {
           return MakeError("bad-rule", "'[' without a matching ']'", at(tokens[i].offset));
         }
         last.pop_back();
-      } else if (EndsWith(last, "]") && !HasQuote(last)) {
+      } else if (last.ends_with("]") && !HasQuote(last)) {
         return MakeError("bad-rule", "']' without a matching '['", at(tokens[i].offset));
       }
       return Ok{};
@@ -286,11 +282,11 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
       // Strip the suffix from whichever token ends the item.
       if (!value_raw) {
         std::string probe = name;
-        if (EndsWith(probe, "...")) probe.resize(probe.size() - 3);
-        if (bracket && EndsWith(probe, "]")) probe.pop_back();
+        if (probe.ends_with("...")) probe.resize(probe.size() - 3);
+        if (bracket && probe.ends_with("]")) probe.pop_back();
         auto index = find_option(probe);
         if (index && spec_of(*index).arg == OptionArg::kRequired) {
-          if (bracket && EndsWith(name, "]")) {
+          if (bracket && name.ends_with("]")) {
             return MakeError("bad-rule", "option " + probe + " needs a value in the rule",
                              at(offset));
           }

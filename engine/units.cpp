@@ -17,10 +17,6 @@ std::optional<std::uint64_t> ParseDigits(std::string_view s) {
   return v;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm.
 std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -48,12 +44,12 @@ void CivilFromDays(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
 
 std::optional<std::int64_t> ParseDurationSeconds(std::string_view text, std::int64_t max_seconds) {
   std::uint64_t unit = 1;
-  if (EndsWith(text, "s")) {
+  if (text.ends_with("s")) {
     text.remove_suffix(1);
-  } else if (EndsWith(text, "m")) {
+  } else if (text.ends_with("m")) {
     unit = 60;
     text.remove_suffix(1);
-  } else if (EndsWith(text, "h")) {
+  } else if (text.ends_with("h")) {
     unit = 3600;
     text.remove_suffix(1);
   }
@@ -72,16 +68,16 @@ std::string FormatDuration(std::int64_t seconds) {
 
 std::optional<std::uint64_t> ParseSizeBytes(std::string_view text, std::uint64_t max_bytes) {
   std::uint64_t unit = 1;
-  if (EndsWith(text, "KiB")) {
+  if (text.ends_with("KiB")) {
     unit = 1ull << 10;
     text.remove_suffix(3);
-  } else if (EndsWith(text, "MiB")) {
+  } else if (text.ends_with("MiB")) {
     unit = 1ull << 20;
     text.remove_suffix(3);
-  } else if (EndsWith(text, "GiB")) {
+  } else if (text.ends_with("GiB")) {
     unit = 1ull << 30;
     text.remove_suffix(3);
-  } else if (EndsWith(text, "B")) {
+  } else if (text.ends_with("B")) {
     text.remove_suffix(1);
   }
   auto n = ParseDigits(text);
