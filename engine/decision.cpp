@@ -69,11 +69,17 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
   }
   auto by_program = policy.rules_by_program.find(program);
   if (by_program != policy.rules_by_program.end()) {
-    for (const Rule* rule : by_program->second) {
-      if (rule->level <= level && try_rule(*rule)) return out;
+    const std::size_t operands = reading.parsed.operands.size();
+    const std::size_t options = reading.parsed.options.size();
+    for (const RuleIndexEntry& entry : by_program->second) {
+      if (entry.level <= level && entry.Admits(operands, options) && try_rule(*entry.rule)) {
+        return out;
+      }
     }
-    for (const Rule* rule : by_program->second) {
-      if (rule->level > level && RuleMatches(*rule, reading.parsed, ctx)) {
+    for (const RuleIndexEntry& entry : by_program->second) {
+      const Rule* rule = entry.rule;
+      if (entry.level > level && entry.Admits(operands, options) &&
+          RuleMatches(*rule, reading.parsed, ctx)) {
         out.code = "no-rule";
         out.message = "'" + Excerpt(normalized) + "' needs level " + LevelText(rule->level) +
                       " (rule '" + rule->text + "' at " + rule->pos.FileLine() +
@@ -108,8 +114,8 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
     }
   }
   if (by_program != policy.rules_by_program.end()) {
-    for (const Rule* rule : by_program->second) {
-      if (rule->level <= level && scope_hint(*rule)) return out;
+    for (const RuleIndexEntry& entry : by_program->second) {
+      if (entry.level <= level && scope_hint(*entry.rule)) return out;
     }
   }
   if (misplaced_filter) {

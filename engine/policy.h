@@ -70,6 +70,25 @@ struct Diagnostic {
   std::string ToString() const { return pos.ToString() + ": warning: " + message; }
 };
 
+// One class rule in the per-program index: its level and the counts RuleMatches checks first,
+// stored contiguously so a decision skips most rules of a program without touching the rules
+// themselves (a policy may hold hundreds of rules for one program).
+struct RuleIndexEntry {
+  const Rule* rule = nullptr;
+  Level level = Level::kReadOnly;
+  std::uint32_t min_operands = 0;
+  std::uint32_t max_operands = 0;  // UINT32_MAX: unbounded
+  std::uint32_t required_options = 0;
+  std::uint32_t max_options = 0;  // UINT32_MAX: an option item repeats
+
+  explicit RuleIndexEntry(const Rule& r);
+  // False if the rule cannot match an argv with this many operands and options.
+  bool Admits(std::size_t operands, std::size_t options) const {
+    return operands >= min_operands && operands <= max_operands && options >= required_options &&
+           options <= max_options;
+  }
+};
+
 struct Policy {
   std::map<std::string, CommandTable> commands;
   std::vector<Rule> rules;  // every class rule, in class order (read-only, monitor, manage)
@@ -82,7 +101,7 @@ struct Policy {
   std::vector<Diagnostic> warnings;
 
   // Class rules by program, in the order of `rules` (the decision's index).
-  std::unordered_map<std::string, std::vector<const Rule*>> rules_by_program;
+  std::unordered_map<std::string, std::vector<RuleIndexEntry>> rules_by_program;
 
   const VmPolicy* FindVm(const std::string& name) const {
     auto it = vms.find(name);

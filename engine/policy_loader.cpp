@@ -141,9 +141,17 @@ Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
   auto blocklist = Blocklist::Compile(std::move(draft.blocked));
   if (!blocklist) return blocklist.error();
   policy.blocklist = std::move(*blocklist);
-  for (const auto& rule : policy.rules) policy.rules_by_program[rule.program].push_back(&rule);
+  for (const auto& rule : policy.rules) policy.rules_by_program[rule.program].emplace_back(rule);
   return std::move(draft.policy);
 }
+
+RuleIndexEntry::RuleIndexEntry(const Rule& r)
+    : rule(&r),
+      level(r.level),
+      min_operands(static_cast<std::uint32_t>(std::min<std::size_t>(r.min_operands, UINT32_MAX))),
+      max_operands(static_cast<std::uint32_t>(std::min<std::size_t>(r.max_operands, UINT32_MAX))),
+      required_options(static_cast<std::uint32_t>(r.required_options)),
+      max_options(r.repeats_options ? UINT32_MAX : static_cast<std::uint32_t>(r.options.size())) {}
 
 Level Policy::BaseLevel(const std::string& vm) const {
   const VmPolicy* p = FindVm(vm);

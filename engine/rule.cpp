@@ -170,6 +170,33 @@ bool MatchOperands(const std::vector<OperandItem>& items, const std::vector<std:
   return reach[n] != 0;
 }
 
+void DerivePrechecks(Rule& rule) {
+  rule.min_operands = 0;
+  rule.max_operands = 0;
+  for (const OperandItem& item : rule.operands) {
+    rule.min_operands += item.min;
+    rule.max_operands = item.max == SIZE_MAX || rule.max_operands == SIZE_MAX
+                            ? SIZE_MAX
+                            : rule.max_operands + item.max;
+  }
+  rule.required_options = 0;
+  rule.repeats_options = false;
+  for (const OptionItem& item : rule.options) {
+    rule.required_options += item.required ? 1 : 0;
+    rule.repeats_options = rule.repeats_options || item.repeat;
+  }
+  rule.fixed_literal_operand = SIZE_MAX;
+  for (std::size_t i = 0; i < rule.operands.size(); ++i) {
+    const OperandItem& item = rule.operands[i];
+    if (item.min != 1 || item.max != 1) break;
+    if (item.pattern.kind == ValuePattern::Kind::kLiteral ||
+        item.pattern.kind == ValuePattern::Kind::kSet) {
+      rule.fixed_literal_operand = i;
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 std::string ValuePattern::ToString() const {
@@ -357,6 +384,7 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
     rule.operands.push_back(std::move(item));
   }
   if (want_verb) return MakeError("bad-rule", table.name + " rules must name a command", at(0));
+  DerivePrechecks(rule);
   return rule;
 }
 
@@ -420,6 +448,16 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
 }
 
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx) {
+  const std::size_t n = argv.operands.size();
+  if (n < rule.min_operands || n > rule.max_operands) return false;
+  if (argv.options.size() < rule.required_options) return false;
+  if (!rule.repeats_options && argv.options.size() > rule.options.size()) return false;
+  if (rule.fixed_literal_operand != SIZE_MAX) {
+    // Every item before it takes exactly one word, so its word is at the same index.
+    const ValuePattern& p = rule.operands[rule.fixed_literal_operand].pattern;
+    const std::string& word = argv.operands[rule.fixed_literal_operand];
+    if (std::find(p.literals.begin(), p.literals.end(), word) == p.literals.end()) return false;
+  }
   if (rule.verb != argv.verb) return false;
   ScratchBuffer<std::uint32_t, 64> used(rule.options.size());  // use count per option item
   for (const ParsedOption& opt : argv.options) {

@@ -7,6 +7,7 @@
 #ifndef QVMR_ENGINE_RULE_H_
 #define QVMR_ENGINE_RULE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,16 @@ struct Rule {
   std::string verb;  // for tools with verbs
   std::vector<OptionItem> options;
   std::vector<OperandItem> operands;
+
+  // Derived by CompileRule so RuleMatches can reject most non-matching argvs in a few
+  // comparisons (a policy may hold many rules for one program).
+  std::size_t min_operands = 0;
+  std::size_t max_operands = 0;      // SIZE_MAX with a repeated operand
+  std::size_t required_options = 0;  // option items not in brackets
+  bool repeats_options = false;      // some option item has `...`
+  // An operand at a fixed position (every earlier item matches exactly one word) that must be
+  // one of literal values: its index into `operands`, or SIZE_MAX if there is none.
+  std::size_t fixed_literal_operand = SIZE_MAX;
 };
 
 // Compiles `text` against `table` (whose name must equal the rule's program). Errors carry the

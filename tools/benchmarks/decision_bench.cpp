@@ -17,10 +17,13 @@
 namespace qvmr {
 namespace {
 
-constexpr int kPrograms = 50;
-constexpr int kRulesPerProgram = 20;  // 1,000 class rules in all
+constexpr int kRules = 1000;
 
-std::string PolicyYaml() {
+// 1,000 class rules over `programs` programs: 50 (a realistic spread) or 1 (the worst case for
+// the per-program index: every rule is a candidate for every command).
+std::string PolicyYaml(int programs) {
+  const int kPrograms = programs;
+  const int kRulesPerProgram = kRules / programs;
   std::string y = "version: 1\ncommands:\n";
   for (int p = 0; p < kPrograms; ++p) {
     y += "  tool" + std::to_string(p) + ":\n    options: [";
@@ -50,8 +53,9 @@ std::string PolicyYaml() {
   return y;
 }
 
-// ~1 KiB: a chain of simple commands over many programs.
-std::string Command() {
+// ~1 KiB: a chain of simple commands over the policy's programs.
+std::string Command(int programs) {
+  const int kPrograms = programs;
   std::string c;
   for (int i = 0; c.size() < 1000; ++i) {
     if (!c.empty()) c += i % 2 ? " && " : " ; ";
@@ -62,12 +66,12 @@ std::string Command() {
 }
 
 struct Fixture {
-  Fixture() {
+  explicit Fixture(int programs) {
     char dir[] = "/tmp/qvmr-bench-XXXXXX";
     if (!mkdtemp(dir)) std::abort();
     path = dir;
     std::string file = path + "/policy.yaml";
-    if (!Env::Posix()->WriteFileAtomic(file, PolicyYaml(), 0644).ok()) std::abort();
+    if (!Env::Posix()->WriteFileAtomic(file, PolicyYaml(programs), 0644).ok()) std::abort();
     LoadOptions o;
     o.dirs = {path};
     auto p = LoadPolicy(*Env::Posix(), o);
@@ -78,7 +82,7 @@ struct Fixture {
     policy = std::move(*p);
     unlink(file.c_str());
     rmdir(path.c_str());
-    request = Request{"bench", Command()};
+    request = Request{"bench", Command(programs)};
     Decision d = Evaluate(policy, grants, request, 0);
     if (!d.allow) {
       std::fprintf(stderr, "benchmark command denied: %s\n", d.message.c_str());
@@ -91,13 +95,17 @@ struct Fixture {
   Request request;
 };
 
-Fixture& Shared() {
-  static Fixture f;
+Fixture& Spread() {
+  static Fixture f(50);
   return f;
 }
 
-void BM_Decision1000Rules1KiB(benchmark::State& state) {
-  Fixture& f = Shared();
+Fixture& Concentrated() {
+  static Fixture f(1);
+  return f;
+}
+
+void MeasureDecisions(benchmark::State& state, Fixture& f) {
   std::vector<double> us;
   us.reserve(1 << 16);
   for (auto _ : state) {
@@ -118,17 +126,26 @@ void BM_Decision1000Rules1KiB(benchmark::State& state) {
   state.counters["rules"] = static_cast<double>(f.policy.rules.size());
   state.counters["cmd_bytes"] = static_cast<double>(f.request.text.size());
 }
+
+// DESIGN.md's figure: 1,000 rules over 50 programs, a 1 KiB command.
+void BM_Decision1000Rules1KiB(benchmark::State& state) { MeasureDecisions(state, Spread()); }
 BENCHMARK(BM_Decision1000Rules1KiB)->MinTime(2.0);
 
+// The same 1,000 rules all for one program: every rule is tried for every simple command.
+void BM_Decision1000RulesOneProgram1KiB(benchmark::State& state) {
+  MeasureDecisions(state, Concentrated());
+}
+BENCHMARK(BM_Decision1000RulesOneProgram1KiB)->MinTime(2.0);
+
 void BM_DecisionSimpleQuery(benchmark::State& state) {
-  Fixture& f = Shared();
+  Fixture& f = Spread();
   Request r{"bench", "tool1 -q work memory"};
   for (auto _ : state) benchmark::DoNotOptimize(Evaluate(f.policy, f.grants, r, 0));
 }
 BENCHMARK(BM_DecisionSimpleQuery);
 
 void BM_ShellAnalysis1KiB(benchmark::State& state) {
-  std::string text = Command();
+  std::string text = Command(50);
   for (auto _ : state) benchmark::DoNotOptimize(AnalyzeShell(text));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
 }
