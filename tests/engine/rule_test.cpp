@@ -152,6 +152,27 @@ TEST_F(RuleTest, OperandSequencesWithSeveralRepeats) {
   EXPECT_TRUE(Matches(many, argv));
 }
 
+TEST_F(RuleTest, DerivedPrechecks) {
+  Rule r = Compile("qvm-prefs [--hide-default] <vm> {memory,maxmem} [<int>]...");
+  EXPECT_EQ(r.min_operands, 2u);
+  EXPECT_EQ(r.max_operands, SIZE_MAX);
+  EXPECT_EQ(r.required_options, 0u);
+  EXPECT_FALSE(r.repeats_options);
+  EXPECT_EQ(r.fixed_literal_operand, 1u);
+  EXPECT_TRUE(Matches(r, {"qvm-prefs", "work", "maxmem", "1", "2"}));
+  EXPECT_FALSE(Matches(r, {"qvm-prefs", "work", "kernel", "1"}));
+  EXPECT_FALSE(Matches(r, {"qvm-prefs", "work"}));
+  Rule optional_first = Compile("qvm-prefs [<vm>] memory");
+  EXPECT_EQ(optional_first.fixed_literal_operand, SIZE_MAX);  // its position is not fixed
+  EXPECT_TRUE(Matches(optional_first, {"qvm-prefs", "memory"}));
+  EXPECT_TRUE(Matches(optional_first, {"qvm-prefs", "work", "memory"}));
+  Rule required = Compile("journalctl --no-pager [-u <word>]... [-r]");
+  EXPECT_EQ(required.required_options, 1u);
+  EXPECT_TRUE(required.repeats_options);
+  EXPECT_TRUE(Matches(required, {"journalctl", "--no-pager", "-u", "a", "-u", "b", "-u", "c"}));
+  EXPECT_FALSE(Matches(required, {"journalctl", "-r"}));
+}
+
 TEST_F(RuleTest, VerbRules) {
   Rule r = Compile("xl dmesg");
   EXPECT_TRUE(Matches(r, {"xl", "dmesg"}));
