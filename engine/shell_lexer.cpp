@@ -1,5 +1,6 @@
 #include "engine/shell_lexer.h"
 
+#include <array>
 #include <utility>
 
 namespace qvmr::shell_internal {
@@ -16,7 +17,7 @@ bool IsDigit(char c) {
 }
 
 // Bytes that end an unquoted word (bash's metacharacters).
-bool IsWordEnd(char c) {
+constexpr bool IsWordEnd(char c) {
   switch (c) {
     case ' ':
     case '\t':
@@ -32,6 +33,42 @@ bool IsWordEnd(char c) {
     default:
       return false;
   }
+}
+
+// Bytes that need no thought inside an unquoted word: everything except the word ends above,
+// quoting, expansions, pattern and brace characters, `~` and `#`. A run of them is appended in
+// one piece (most of a typical command is such runs).
+constexpr bool IsPlainTable(unsigned char c) {
+  switch (c) {
+    case '\'':
+    case '"':
+    case '\\':
+    case '$':
+    case '`':
+    case '*':
+    case '?':
+    case '[':
+    case '{':
+    case '}':
+    case '~':
+    case '#':
+      return false;
+    default:
+      return !IsWordEnd(static_cast<char>(c));
+  }
+}
+constexpr auto kPlain = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = IsPlainTable(static_cast<unsigned char>(c));
+  return table;
+}();
+bool IsPlain(char c) {
+  return kPlain[static_cast<unsigned char>(c)];
+}
+
+// Inside double quotes, the bytes other than these are taken literally.
+bool IsDoubleQuoteSpecial(char c) {
+  return c == '"' || c == '$' || c == '`' || c == '\\';
 }
 
 constexpr const char kRedirMessage[] =
@@ -60,11 +97,6 @@ bool IsAssignmentWord(std::string_view raw) {
   return i + 1 < raw.size() && raw[i] == '+' && raw[i + 1] == '=';
 }
 
-std::size_t Lexer::SkipContinuations(std::size_t pos) const {
-  while (pos + 1 < t_.size() && t_[pos] == '\\' && t_[pos + 1] == '\n') pos += 2;
-  return pos;
-}
-
 bool Lexer::OperatorNext(std::size_t pos, std::string_view extenders, std::size_t* next,
                          ShellDenial* denial) const {
   std::size_t n = pos + 1;
@@ -78,7 +110,7 @@ bool Lexer::OperatorNext(std::size_t pos, std::string_view extenders, std::size_
 }
 
 bool Lexer::Next(bool command_position, bool redirect_target, Token* tok, ShellDenial* denial) {
-  *tok = Token{};
+  tok->Reset();
   for (;;) {
     i_ = SkipContinuations(i_);
     if (AtEnd(i_)) {
@@ -156,14 +188,14 @@ bool Lexer::Next(bool command_position, bool redirect_target, Token* tok, ShellD
         return true;
       case '<':
       case '>':
-        return ReadRedirection(i_, i_, "", tok, denial);
+        return ReadRedirection(i_, i_, Token::kNoFd, tok, denial);
       default:
         return ReadWord(command_position, redirect_target, tok, denial);
     }
   }
 }
 
-bool Lexer::ReadRedirection(std::size_t op, std::size_t start, std::string fd, Token* tok,
+bool Lexer::ReadRedirection(std::size_t op, std::size_t start, int fd, Token* tok,
                             ShellDenial* denial) {
   std::size_t n = 0;
   if (t_[op] == '<') {
@@ -188,9 +220,9 @@ bool Lexer::ReadRedirection(std::size_t op, std::size_t start, std::string fd, T
                   "process substitution >(...) runs a command; it is not allowed");
   }
   if (At(n) == '>' || At(n) == '|') return Refuse(denial, "redirection", start, kRedirMessage);
-  *tok = Token{};
+  tok->Reset();
   tok->offset = start;
-  tok->fd = std::move(fd);
+  tok->fd = fd;
   if (At(n) == '&') {
     tok->kind = TokKind::kRedirDup;
     i_ = n + 1;
@@ -209,35 +241,60 @@ bool Lexer::ReadRedirection(std::size_t op, std::size_t start, std::string fd, T
                 "a word is longer than " + std::to_string(max_word) + " bytes");
 }
 
-bool Lexer::Append(Token* tok, char c, bool quoted, ShellDenial* denial) {
-  if (tok->value.size() >= max_word_) [[unlikely]] {
+bool Lexer::AppendRun(Token* tok, std::string_view bytes, bool quoted, ShellDenial* denial) {
+  if (bytes.empty()) return true;
+  // Byte by byte, the append that first finds the value at max_word_ bytes fails.
+  if (bytes.size() > max_word_ - tok->value.size()) [[unlikely]] {
     return WordTooLong(max_word_, *tok, denial);
   }
-  tok->value.push_back(c);
+  tok->value.append(bytes);
   if (quoted) {
     tok->quoted = true;
     tok->digits = false;
     last_unquoted_ = '\0';
   } else {
-    if (!IsDigit(c)) tok->digits = false;
-    last_unquoted_ = c;
+    if (tok->digits) {
+      for (char c : bytes) {
+        if (!IsDigit(c)) {
+          tok->digits = false;
+          break;
+        }
+      }
+    }
+    last_unquoted_ = bytes.back();
   }
   return true;
+}
+
+void Lexer::Splice(Token* word, std::size_t next) {
+  if (!word->spliced) {
+    word->spliced = true;
+    word->spliced_raw.assign(t_.substr(word->offset, i_ - word->offset));
+  } else {
+    word->spliced_raw.append(t_.substr(seg_, i_ - seg_));
+  }
+  i_ = seg_ = next;
+}
+
+std::string_view Lexer::SplicedRawSoFar(Token* word) {
+  word->spliced_raw.append(t_.substr(seg_, i_ - seg_));
+  seg_ = i_;
+  return word->spliced_raw;
 }
 
 // A refusal found inside a word. An earlier problem of the same word wins: the word being an
 // assignment (in command position), then its first soft problem, then this one.
 bool Lexer::Hard(const char* code, std::size_t pos, std::string message, bool command_position,
-                 const Token& word, ShellDenial* denial) {
-  if (command_position && IsAssignmentWord(word.raw)) {
-    return Refuse(denial, "assignment", word.offset,
-                  "variable assignments are not allowed: '" + word.raw + "...'");
+                 Token* word, ShellDenial* denial) {
+  if (std::string_view raw = RawSoFar(word); command_position && IsAssignmentWord(raw)) {
+    return Refuse(denial, "assignment", word->offset,
+                  "variable assignments are not allowed: '" + std::string(raw) + "...'");
   }
-  if (word.soft_code != nullptr) return SoftRefusal(word, denial);
+  if (word->soft_code != nullptr) return SoftRefusal(*word, denial);
   return Refuse(denial, code, pos, std::move(message));
 }
 
-bool Lexer::Dollar(std::size_t pos, bool command_position, const Token& word, ShellDenial* denial) {
+bool Lexer::Dollar(std::size_t pos, bool command_position, Token* word, ShellDenial* denial) {
   std::size_t n = SkipContinuations(pos + 1);
   if (At(n) == '(' && !AtEnd(n)) {
     std::size_t m = SkipContinuations(n + 1);
@@ -284,19 +341,27 @@ bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, Sh
   };
   bool closed_quote = false;  // the previous byte closed a quoted string
   for (;;) {
-    i_ = SkipContinuations(i_);
+    SkipWordContinuations(tok);
     if (AtEnd(i_)) break;
     char c = t_[i_];
+    if (IsPlain(c)) {
+      std::size_t end = i_ + 1;
+      while (end < t_.size() && IsPlain(t_[end])) ++end;
+      if (!AppendRun(tok, t_.substr(i_, end - i_), false, denial)) return false;
+      i_ = end;
+      closed_quote = false;
+      continue;
+    }
     if (c == '<' || c == '>') {
       std::size_t n = SkipContinuations(i_ + 1);
       if (At(n) == '(' && !AtEnd(n)) {
         return Hard("process-substitution", i_,
-                    "process substitution runs a command; it is not allowed", command_position,
-                    *tok, denial);
+                    "process substitution runs a command; it is not allowed", command_position, tok,
+                    denial);
       }
-      if (!redirect_target && tok->digits && !tok->raw.empty()) {
-        std::string fd = tok->raw;
-        return ReadRedirection(i_, tok->offset, std::move(fd), tok, denial);
+      if (std::string_view raw = RawSoFar(tok); !redirect_target && tok->digits && !raw.empty()) {
+        int fd = raw == "1" ? 1 : raw == "2" ? 2 : Token::kOtherFd;
+        return ReadRedirection(i_, tok->offset, fd, tok, denial);
       }
       break;
     }
@@ -308,18 +373,15 @@ bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, Sh
       return Hard("syntax", i_,
                   "'#' right after a closing quote: shells disagree whether it starts a comment; "
                   "quote the '#'",
-                  command_position, *tok, denial);
+                  command_position, tok, denial);
     }
     switch (c) {
       case '\'': {
         std::size_t close = t_.find('\'', i_ + 1);
         if (close == std::string_view::npos) {
-          return Hard("syntax", i_, "unterminated single quote", command_position, *tok, denial);
+          return Hard("syntax", i_, "unterminated single quote", command_position, tok, denial);
         }
-        for (std::size_t k = i_ + 1; k < close; ++k) {
-          if (!Append(tok, t_[k], true, denial)) return false;
-        }
-        tok->raw.append(t_.substr(i_, close + 1 - i_));
+        if (!AppendRun(tok, t_.substr(i_ + 1, close - i_ - 1), true, denial)) return false;
         tok->quoted = true;
         tok->digits = false;
         last_unquoted_ = '\0';
@@ -329,20 +391,18 @@ bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, Sh
       }
       case '"': {
         std::size_t open = i_;
-        tok->raw.push_back('"');
         ++i_;
         for (;;) {
-          i_ = SkipContinuations(i_);
+          SkipWordContinuations(tok);
           if (AtEnd(i_) || (t_[i_] == '\\' && AtEnd(i_ + 1))) {
-            return Hard("syntax", open, "unterminated double quote", command_position, *tok,
-                        denial);
+            return Hard("syntax", open, "unterminated double quote", command_position, tok, denial);
           }
           char q = t_[i_];
           if (q == '"') break;
-          if (q == '$') return Dollar(i_, command_position, *tok, denial);
+          if (q == '$') return Dollar(i_, command_position, tok, denial);
           if (q == '`') {
             return Hard("command-substitution", i_, "command substitution `...` is not allowed",
-                        command_position, *tok, denial);
+                        command_position, tok, denial);
           }
           if (q == '\\') {
             char e = t_[i_ + 1];
@@ -350,15 +410,14 @@ bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, Sh
               if (!Append(tok, '\\', true, denial)) return false;
             }
             if (!Append(tok, e, true, denial)) return false;
-            tok->raw.append(t_.substr(i_, 2));
             i_ += 2;
             continue;
           }
-          if (!Append(tok, q, true, denial)) return false;
-          tok->raw.push_back(q);
-          ++i_;
+          std::size_t end = i_ + 1;
+          while (end < t_.size() && !IsDoubleQuoteSpecial(t_[end])) ++end;
+          if (!AppendRun(tok, t_.substr(i_, end - i_), true, denial)) return false;
+          i_ = end;
         }
-        tok->raw.push_back('"');
         ++i_;
         tok->quoted = true;
         tok->digits = false;
@@ -370,33 +429,32 @@ bool Lexer::ReadWord(bool command_position, bool redirect_target, Token* tok, Sh
         if (AtEnd(i_ + 1)) {  // A backslash that ends the text stays (as bash).
           if (!Append(tok, '\\', false, denial)) return false;
           tok->digits = false;
-          tok->raw.push_back('\\');
           ++i_;
           break;
         }
         if (!Append(tok, t_[i_ + 1], true, denial)) return false;
-        tok->raw.append(t_.substr(i_, 2));
         i_ += 2;
         break;
       case '$':
-        return Dollar(i_, command_position, *tok, denial);
+        return Dollar(i_, command_position, tok, denial);
       case '`':
         return Hard("command-substitution", i_, "command substitution `...` is not allowed",
-                    command_position, *tok, denial);
+                    command_position, tok, denial);
       default:
         if (c == '*' || c == '?' || c == '[') soft("glob", i_);
         if (c == '{' || c == '}') soft("brace", i_);
-        if (c == '~' && (tok->raw.empty() || ((last_unquoted_ == '=' || last_unquoted_ == ':') &&
-                                              IsAssignmentWord(tok->raw)))) {
+        if (c == '~' &&
+            (RawSoFar(tok).empty() || ((last_unquoted_ == '=' || last_unquoted_ == ':') &&
+                                       IsAssignmentWord(RawSoFar(tok))))) {
           soft("tilde", i_);
         }
         if (!Append(tok, c, false, denial)) return false;
-        tok->raw.push_back(c);
         ++i_;
         break;
     }
   }
-  if (tok->raw.empty()) tok->digits = false;
+  tok->source = t_.substr(tok->offset, i_ - tok->offset);
+  if (RawSoFar(tok).empty()) tok->digits = false;
   tok->end = i_;
   return true;
 }
