@@ -1,21 +1,11 @@
 #include "engine/decision.h"
 
+#include "engine/excerpt.h"
 #include "engine/units.h"
 #include "engine/vm_name.h"
 
 namespace qvmr {
 namespace {
-
-// Command text in messages is the VM's own, but it is bounded so a message stays a line.
-std::string Excerpt(std::string_view text) {
-  constexpr std::size_t kMax = 120;
-  std::string out;
-  for (char c : text.substr(0, kMax)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  if (text.size() > kMax) out += "...";
-  return out;
-}
 
 std::string LevelText(Level level) {
   return std::string(LevelName(level));

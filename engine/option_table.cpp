@@ -1,5 +1,7 @@
 #include "engine/option_table.h"
 
+#include "engine/excerpt.h"
+
 namespace qvmr {
 namespace {
 
@@ -160,12 +162,13 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
             }
           }
           if (count > 1) {
-            return Fail("ambiguous-verb",
-                        "'" + w + "' abbreviates more than one " + table.name + " command");
+            return Fail("ambiguous-verb", "'" + Excerpt(w, 64) + "' abbreviates more than one " +
+                                              table.name + " command");
           }
         }
         if (!verb_set)
-          return Fail("unknown-verb", "'" + w + "' is not a " + table.name + " command");
+          return Fail("unknown-verb",
+                      "'" + Excerpt(w, 64) + "' is not a " + table.name + " command");
         active = verb_set;
         in_verb = true;
         scopes = Scopes{};
@@ -185,12 +188,12 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
       std::string name = w.substr(0, eq);
       Lookup found = FindLong(scopes, name);
       if (found.kind == LookupKind::kUnknown) {
-        return Fail("unknown-option", "'" + name + "' is not an option of " + table.name +
-                                          (in_verb ? " " + out.verb : std::string()));
+        return Fail("unknown-option", "'" + Excerpt(name, 64) + "' is not an option of " +
+                                          table.name + (in_verb ? " " + out.verb : std::string()));
       }
       if (found.kind == LookupKind::kAmbiguous) {
-        return Fail("ambiguous-option",
-                    "'" + name + "' is ambiguous (" + found.candidates + "); write it in full");
+        return Fail("ambiguous-option", "'" + Excerpt(name, 64) + "' is ambiguous (" +
+                                            found.candidates + "); write it in full");
       }
       const OptionSet& set = found.in_verb ? *active : table.global;
       const OptionSpec& spec = set.options[found.index];
@@ -215,8 +218,8 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
       std::string name = std::string("-") + w[j];
       Lookup found = FindShort(scopes, name);
       if (found.kind != LookupKind::kFound) {
-        return Fail("unknown-option", "'" + name + "' is not an option of " + table.name +
-                                          (in_verb ? " " + out.verb : std::string()));
+        return Fail("unknown-option", "'" + Excerpt(name, 64) + "' is not an option of " +
+                                          table.name + (in_verb ? " " + out.verb : std::string()));
       }
       const OptionSet& set = found.in_verb ? *active : table.global;
       const OptionSpec& spec = set.options[found.index];
@@ -225,8 +228,9 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
         std::string rest = w.substr(j + 1);
         if (!rest.empty()) {
           if (rest[0] == '=') {
-            return Fail("ambiguous-value", "'" + w + "': tools disagree whether the value of " +
-                                               name + " includes '='; write " + name + " VALUE");
+            return Fail("ambiguous-value", "'" + Excerpt(w, 64) +
+                                               "': tools disagree whether the value of " + name +
+                                               " includes '='; write " + name + " VALUE");
           }
           opt.value = rest;
         } else if (spec.arg == OptionArg::kRequired) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/excerpt.h"
 #include "engine/shell_lexer.h"
 
 namespace qvmr {
@@ -351,7 +352,7 @@ bool Parser::ParseSimple(Token* tok, SimpleCommand* command) {
       }
       if (command_position && IsAssignmentWord(tok->Raw())) {
         return Deny("assignment", tok->offset,
-                    "variable assignments are not allowed: '" + std::string(tok->Raw()) + "'");
+                    "variable assignments are not allowed: '" + Excerpt(tok->Raw(), 64) + "'");
       }
       if (tok->soft_code != nullptr) return SoftRefusal(*tok, &denial_);
       if (command->argv.size() >= limits_.max_words) {
@@ -359,8 +360,9 @@ bool Parser::ParseSimple(Token* tok, SimpleCommand* command) {
                     "more than " + std::to_string(limits_.max_words) + " words in one command");
       }
       if (command_position && IsWrapper(tok->value)) {
-        return Deny("wrapper", tok->offset,
-                    "'" + tok->value + "' runs another command; run that command directly");
+        return Deny(
+            "wrapper", tok->offset,
+            "'" + Excerpt(tok->value, 64) + "' runs another command; run that command directly");
       }
       command->argv.push_back(std::move(tok->value));
       word_offsets_.push_back(tok->offset);
@@ -391,7 +393,7 @@ bool Parser::ParseSimple(Token* tok, SimpleCommand* command) {
     for (std::size_t i = 1; i < command->argv.size(); ++i) {
       if (IsFindExec(command->argv[i])) {
         return Deny("wrapper", word_offsets_[i],
-                    "find " + command->argv[i] + " runs another command");
+                    "find " + Excerpt(command->argv[i], 64) + " runs another command");
       }
     }
   }

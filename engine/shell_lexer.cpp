@@ -1,5 +1,7 @@
 #include "engine/shell_lexer.h"
 
+#include "engine/excerpt.h"
+
 #include <array>
 #include <utility>
 
@@ -288,7 +290,7 @@ bool Lexer::Hard(const char* code, std::size_t pos, std::string message, bool co
                  Token* word, ShellDenial* denial) {
   if (std::string_view raw = RawSoFar(word); command_position && IsAssignmentWord(raw)) {
     return Refuse(denial, "assignment", word->offset,
-                  "variable assignments are not allowed: '" + std::string(raw) + "...'");
+                  "variable assignments are not allowed: '" + Excerpt(raw, 64) + "...'");
   }
   if (word->soft_code != nullptr) return SoftRefusal(*word, denial);
   return Refuse(denial, code, pos, std::move(message));

@@ -238,3 +238,26 @@ TEST_F(DecisionTest, TimeoutAndOutputCapsComeFromPolicy) {
 
 }  // namespace
 }  // namespace qvmr
+
+namespace qvmr {
+namespace {
+
+// Denial messages quote what the VM sent: bounded, one line, no control bytes.
+TEST_F(DecisionTest, MessagesQuoteVmTextBoundedOnOneLine) {
+  const std::string long_option = "--" + std::string(60000, 'x');
+  for (const std::string& text : std::vector<std::string>{
+           "qvm-ls '" + long_option + "'", std::string("qvm-ls '--a\nb\x1b[31m'"),
+           "'env\n" + std::string(5000, 'e') + "' x", "X='a\tb' qvm-ls",
+           "find / -exec" + std::string(3000, 'f')}) {
+    Decision d = Eval("reader", text);
+    ASSERT_FALSE(d.allow) << text.substr(0, 40);
+    EXPECT_LT(d.message.size(), 600u) << d.message.substr(0, 200);
+    EXPECT_EQ(d.message.find('\n'), std::string::npos) << d.message;
+    EXPECT_EQ(d.message.find('\t'), std::string::npos) << d.message;
+    EXPECT_EQ(d.message.find('\x1b'), std::string::npos) << d.message;
+  }
+  EXPECT_THAT(Eval("reader", "qvm-ls '--a\nb'").message, HasSubstr("'--a\\x0ab'"));
+}
+
+}  // namespace
+}  // namespace qvmr
