@@ -120,6 +120,14 @@ Result<OptionSpec> ParseOptionSpec(std::string_view text, const SourcePos& pos) 
   return spec;
 }
 
+std::string OptionSpecText(const OptionSpec& spec) {
+  std::string out;
+  for (const auto& n : spec.names) out += (out.empty() ? "" : "|") + n;
+  if (spec.arg == OptionArg::kRequired) out += "=";
+  if (spec.arg == OptionArg::kOptional) out += "=?";
+  return out;
+}
+
 std::optional<std::size_t> OptionSet::FindExact(std::string_view name) const {
   for (std::size_t i = 0; i < options.size(); ++i) {
     for (const auto& n : options[i].names) {

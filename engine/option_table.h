@@ -29,6 +29,8 @@ struct OptionSpec {
 
 // "-n|--lines=" → names {-n, --lines}, kRequired. Errors name what is wrong.
 Result<OptionSpec> ParseOptionSpec(std::string_view text, const SourcePos& pos);
+// The spec as a policy file writes it; ParseOptionSpec reads it back to the same spec.
+std::string OptionSpecText(const OptionSpec& spec);
 
 // The options of one scope (a tool, or one verb of it).
 struct OptionSet {

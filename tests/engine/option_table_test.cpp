@@ -53,6 +53,12 @@ TEST(OptionSpecTest, Parses) {
   }
 }
 
+TEST(OptionSpecTest, TextRoundTrips) {
+  for (const char* text : {"-n|--lines=", "--color=?", "-c", "-D|--unset|--default|--delete"}) {
+    EXPECT_EQ(OptionSpecText(*ParseOptionSpec(text, {})), text);
+  }
+}
+
 TEST(ReadArgvTest, EqualsAndSeparateValueAreTheSame) {
   CommandTable t = Journalctl();
   for (auto argv : std::vector<std::vector<std::string>>{{"journalctl", "--lines=5"},

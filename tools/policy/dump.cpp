@@ -10,27 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string ArgSuffix(OptionArg arg) {
-  switch (arg) {
-    case OptionArg::kRequired:
-      return "=";
-    case OptionArg::kOptional:
-      return "=?";
-    case OptionArg::kNone:
-      break;
-  }
-  return "";
-}
-
-std::string SpecText(const OptionSpec& spec) {
-  std::string out;
-  for (const auto& n : spec.names) out += (out.empty() ? "" : "|") + n;
-  return out + ArgSuffix(spec.arg);
-}
-
 json OptionSetJson(const OptionSet& set) {
   json options = json::array();
-  for (const auto& spec : set.options) options.push_back(SpecText(spec));
+  for (const auto& spec : set.options) options.push_back(OptionSpecText(spec));
   return {{"options", options}, {"permute", set.permute}};
 }
 
@@ -132,7 +114,7 @@ void DumpText(const Policy& p) {
   std::cout << "commands:\n";
   auto print_set = [](const OptionSet& set, const std::string& indent) {
     std::cout << indent << "options:";
-    for (const auto& spec : set.options) std::cout << " " << SpecText(spec);
+    for (const auto& spec : set.options) std::cout << " " << OptionSpecText(spec);
     std::cout << (set.permute ? "" : "  (no permutation)") << "\n";
   };
   for (const auto& [name, t] : p.commands) {
