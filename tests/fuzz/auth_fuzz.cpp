@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/token.h"
+#include "engine/wire/token.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);

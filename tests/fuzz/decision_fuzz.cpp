@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/decision.h"
-#include "engine/policy_loader.h"
+#include "engine/decide/decision.h"
+#include "engine/policy/policy_loader.h"
 
 namespace {
 
@@ -36,22 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const qvmr::Policy& policy = ShippedPolicy();
   qvmr::GrantSet grants;
-  qvmr::Request request{kVms[data[0] % 6],
-                        std::string(reinterpret_cast<const char*>(data) + 1, size - 1)};
+  qvmr::DecisionRequest request{kVms[data[0] % 6],
+                                std::string(reinterpret_cast<const char*>(data) + 1, size - 1)};
   qvmr::Decision d = qvmr::Evaluate(policy, grants, request, 0);
   qvmr::Decision again = qvmr::Evaluate(policy, grants, request, 0);
   if (d.allow != again.allow || d.reason_code != again.reason_code) std::abort();
   if (!d.allow) {
     if (d.reason_code.empty() || d.message.empty()) std::abort();
-    if (d.executor != qvmr::Executor::kNone) std::abort();
+    if (d.executor != qvmr::ExecutorKind::kNone) std::abort();
     return 0;
   }
   if (d.level == qvmr::Level::kDeny) std::abort();
   if (d.level == qvmr::Level::kFull) {
-    if (d.executor != qvmr::Executor::kShell) std::abort();
+    if (d.executor != qvmr::ExecutorKind::kShell) std::abort();
     return 0;
   }
-  if (d.executor != qvmr::Executor::kArgv || !d.has_plan) std::abort();
+  if (d.executor != qvmr::ExecutorKind::kArgv || !d.has_plan) std::abort();
   if (d.commands.size() != StageCount(d.plan) || d.commands.empty()) std::abort();
   for (const auto& c : d.commands) {
     if (c.rule == nullptr || c.rule_pos.empty()) std::abort();

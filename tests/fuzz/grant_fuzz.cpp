@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/grants.h"
-#include "engine/units.h"
+#include "engine/base/units.h"
+#include "engine/decide/grants.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/rule.h"
+#include "engine/policy/rule.h"
 
 namespace {
 qvmr::CommandTable MakeTable() {

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/shell.h"
+#include "engine/shell/shell.h"
 
 namespace {
 

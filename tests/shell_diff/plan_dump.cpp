@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/shell.h"
+#include "engine/shell/shell.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "engine/env.h"
+#include "engine/base/env.h"
 
 namespace qvmr::testing {
 

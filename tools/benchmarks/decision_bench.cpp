@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/decision.h"
-#include "engine/policy_loader.h"
+#include "engine/decide/decision.h"
+#include "engine/policy/policy_loader.h"
 
 namespace qvmr {
 namespace {
@@ -82,7 +82,7 @@ struct Fixture {
     policy = std::move(*p);
     unlink(file.c_str());
     rmdir(path.c_str());
-    request = Request{"bench", Command(programs)};
+    request = DecisionRequest{"bench", Command(programs)};
     Decision d = Evaluate(policy, grants, request, 0);
     if (!d.allow) {
       std::fprintf(stderr, "benchmark command denied: %s\n", d.message.c_str());
@@ -92,7 +92,7 @@ struct Fixture {
   std::string path;
   Policy policy;
   GrantSet grants;
-  Request request;
+  DecisionRequest request;
 };
 
 Fixture& Spread() {
@@ -128,7 +128,9 @@ void MeasureDecisions(benchmark::State& state, Fixture& f) {
 }
 
 // DESIGN.md's figure: 1,000 rules over 50 programs, a 1 KiB command.
-void BM_Decision1000Rules1KiB(benchmark::State& state) { MeasureDecisions(state, Spread()); }
+void BM_Decision1000Rules1KiB(benchmark::State& state) {
+  MeasureDecisions(state, Spread());
+}
 BENCHMARK(BM_Decision1000Rules1KiB)->MinTime(2.0);
 
 // The same 1,000 rules all for one program: every rule is tried for every simple command.
@@ -139,7 +141,7 @@ BENCHMARK(BM_Decision1000RulesOneProgram1KiB)->MinTime(2.0);
 
 void BM_DecisionSimpleQuery(benchmark::State& state) {
   Fixture& f = Spread();
-  Request r{"bench", "tool1 -q work memory"};
+  DecisionRequest r{"bench", "tool1 -q work memory"};
   for (auto _ : state) benchmark::DoNotOptimize(Evaluate(f.policy, f.grants, r, 0));
 }
 BENCHMARK(BM_DecisionSimpleQuery);

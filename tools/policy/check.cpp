@@ -1,8 +1,8 @@
 // `check VM 'CMD'`: one decision, as the daemon would make it, printed three ways.
 #include <iostream>
 
-#include "engine/decision.h"
-#include "engine/units.h"
+#include "engine/base/units.h"
+#include "engine/decide/decision.h"
 #include "tools/policy/json_out.h"
 #include "tools/policy/policy_tool.h"
 
@@ -23,7 +23,7 @@ int RunCheck(Env& env, const CommonOptions& common, const CheckOptions& options)
   if (!policy) return kExitUsage;
   GrantSet grants = LoadGrantsOrWarn(env, common.GrantsDirectory());
 
-  Request request{options.vm, options.cmd};
+  DecisionRequest request{options.vm, options.cmd};
   Decision d = Evaluate(*policy, grants, request, now);
   if (options.json) {
     nlohmann::json j = DecisionJson(d, request);

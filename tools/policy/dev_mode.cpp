@@ -3,8 +3,8 @@
 #include <iomanip>
 #include <iostream>
 
-#include "engine/units.h"
-#include "engine/vm_name.h"
+#include "engine/base/units.h"
+#include "engine/base/vm_name.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {

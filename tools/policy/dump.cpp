@@ -1,7 +1,7 @@
 // `dump [--json]`: the merged policy as the engine sees it, every item with its position.
 #include <iostream>
 
-#include "engine/units.h"
+#include "engine/base/units.h"
 #include "tools/policy/json_out.h"
 #include "tools/policy/policy_tool.h"
 
@@ -25,13 +25,13 @@ std::string Where(const SourcePos& pos) {
   return pos.line > 0 ? pos.FileLine() : "built-in";
 }
 
-std::string TransportName(Transport t) {
+std::string TransportName(TransportKind t) {
   switch (t) {
-    case Transport::kWatch:
+    case TransportKind::kWatch:
       return "watch";
-    case Transport::kLocal:
+    case TransportKind::kLocal:
       return "local";
-    case Transport::kPoll:
+    case TransportKind::kPoll:
       break;
   }
   return "poll";

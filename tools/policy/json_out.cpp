@@ -1,6 +1,6 @@
 #include "tools/policy/json_out.h"
 
-#include "engine/units.h"
+#include "engine/base/units.h"
 
 namespace qvmr::tool {
 
@@ -57,7 +57,7 @@ json PlanJson(const Plan& plan) {
   return {{"pipelines", pipelines}, {"connectors", connectors}};
 }
 
-json DecisionJson(const Decision& d, const Request& request) {
+json DecisionJson(const Decision& d, const DecisionRequest& request) {
   json commands = json::array();
   for (const CommandVerdict& c : d.commands) {
     commands.push_back({{"command", c.normalized},

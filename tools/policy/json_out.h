@@ -6,16 +6,16 @@
 
 #include <string>
 
-#include "engine/decision.h"
-#include "engine/grants.h"
-#include "engine/rule.h"
-#include "engine/shell.h"
+#include "engine/decide/decision.h"
+#include "engine/decide/grants.h"
+#include "engine/policy/rule.h"
+#include "engine/shell/shell.h"
 
 namespace qvmr::tool {
 
 nlohmann::json GrantJson(const Grant& grant);
 nlohmann::json PlanJson(const Plan& plan);
-nlohmann::json DecisionJson(const Decision& decision, const Request& request);
+nlohmann::json DecisionJson(const Decision& decision, const DecisionRequest& request);
 nlohmann::json RuleJson(const Rule& rule);
 nlohmann::json PosJson(const SourcePos& pos);  // null for no position
 

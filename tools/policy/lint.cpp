@@ -5,7 +5,7 @@
 #include <iostream>
 #include <tuple>
 
-#include "engine/units.h"
+#include "engine/base/units.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {

@@ -2,8 +2,8 @@
 // use, its targets and the protected VMs — each with the file:line that says so.
 #include <iostream>
 
-#include "engine/units.h"
-#include "engine/vm_name.h"
+#include "engine/base/units.h"
+#include "engine/base/vm_name.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <set>
 
-#include "engine/decision.h"
-#include "engine/units.h"
+#include "engine/base/units.h"
+#include "engine/decide/decision.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {
@@ -70,7 +70,7 @@ int RunTests(Env& env, const CommonOptions& common, const TestOptions& options) 
       }
       at = *parsed;
     }
-    Decision d = Evaluate(*policy, grants, Request{t.vm, t.cmd}, at);
+    Decision d = Evaluate(*policy, grants, DecisionRequest{t.vm, t.cmd}, at);
     auto diffs = Compare(t, d);
     if (diffs.empty()) {
       ++passed;

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/env.h"
-#include "engine/grants.h"
-#include "engine/policy.h"
-#include "engine/policy_loader.h"
-#include "engine/result.h"
+#include "engine/base/env.h"
+#include "engine/base/result.h"
+#include "engine/decide/grants.h"
+#include "engine/policy/policy.h"
+#include "engine/policy/policy_loader.h"
 
 namespace qvmr::tool {
 

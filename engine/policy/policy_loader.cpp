@@ -1,0 +1,137 @@
+#include "engine/policy/policy_loader.h"
+
+#include <algorithm>
+#include <map>
+
+#include "engine/policy/policy_yaml.h"
+
+namespace qvmr {
+namespace {
+
+Result<Rule> CompileRaw(const Policy& policy, const RawRule& raw) {
+  std::string program = RuleProgram(raw.text);
+  auto table = policy.commands.find(program);
+  if (table == policy.commands.end()) {
+    SourcePos p = raw.pos;
+    p.column += raw.column_offset;
+    return MakeError("no-option-table",
+                     "rule program '" + program + "' has no option table in 'commands'", p);
+  }
+  auto rule = CompileRule(raw.text, table->second, raw.pos, raw.column_offset);
+  if (!rule) return rule.error();
+  rule->origin = raw.origin;
+  rule->level = raw.level;
+  rule->vm_scope = raw.vm_scope;
+  rule->filter = raw.filter;
+  return rule;
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultPolicyDirs(const std::string& root) {
+  return {root + "/usr/share/qvm-remote/policies", root + "/etc/qubes/remote-policy.d"};
+}
+
+Result<std::vector<std::string>> ListPolicyFiles(Env& env, const LoadOptions& options) {
+  // name → (dir index, full path): a later directory's file masks an earlier one's.
+  std::map<std::string, std::pair<std::size_t, std::string>> chosen;
+  for (std::size_t d = 0; d < options.dirs.size(); ++d) {
+    const std::string& dir = options.dirs[d];
+    auto info = env.Stat(dir);
+    if (!info) return info.error();
+    if (!info->exists) continue;
+    if (!info->is_dir) return MakeError("io", dir + " is not a directory", {dir});
+    auto names = env.ListDir(dir);
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      if (!name.ends_with(".yaml") || name[0] == '.') continue;
+      chosen[name] = {d, dir + "/" + name};
+    }
+  }
+  // Directory order first, bytewise name order within a directory.
+  std::vector<std::pair<std::pair<std::size_t, std::string>, std::string>> order;
+  for (const auto& [name, where] : chosen) order.push_back({{where.first, name}, where.second});
+  std::sort(order.begin(), order.end());
+  std::vector<std::string> files;
+  for (auto& entry : order) files.push_back(std::move(entry.second));
+  for (const auto& f : options.extra_files) files.push_back(f);
+  return files;
+}
+
+Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
+  auto files = ListPolicyFiles(env, options);
+  if (!files) return files.error();
+
+  PolicyDraft draft;
+  for (const auto& file : *files) {
+    if (options.check_trust) {
+      auto trusted = CheckTrusted(env, file);
+      if (!trusted) return trusted.error();
+    }
+    auto text = env.ReadFile(file, options.max_file_bytes);
+    if (!text) return MakeError(text.error().code, text.error().message, {file});
+    auto applied = ApplyPolicyFile(draft, file, *text);
+    if (!applied) return applied.error();
+    draft.policy.files.push_back(file);
+  }
+
+  Policy& policy = draft.policy;
+  for (const auto& [name, table] : policy.commands) {
+    if (table.operands_only && (!table.global.options.empty() || table.has_verbs())) {
+      return MakeError("bad-command",
+                       "commands." + name + ": operands_only excludes options and verbs",
+                       table.pos);
+    }
+  }
+  // Class rules in class order (read-only, monitor, manage), file order within a class.
+  std::stable_sort(draft.class_rules.begin(), draft.class_rules.end(),
+                   [](const RawRule& a, const RawRule& b) { return a.level < b.level; });
+  for (const auto& raw : draft.class_rules) {
+    auto rule = CompileRaw(policy, raw);
+    if (!rule) return rule.error();
+    policy.rules.push_back(std::move(*rule));
+  }
+  for (auto& [vm, raws] : draft.vm_rules) {
+    for (const auto& raw : raws) {
+      auto rule = CompileRaw(policy, raw);
+      if (!rule) return rule.error();
+      policy.vms[vm].allow.push_back(std::move(*rule));
+    }
+  }
+  auto blocklist = Blocklist::Compile(std::move(draft.blocked));
+  if (!blocklist) return blocklist.error();
+  policy.blocklist = std::move(*blocklist);
+  for (const auto& rule : policy.rules) policy.rules_by_program[rule.program].emplace_back(rule);
+  return std::move(draft.policy);
+}
+
+RuleIndexEntry::RuleIndexEntry(const Rule& r)
+    : rule(&r),
+      level(r.level),
+      min_operands(static_cast<std::uint32_t>(std::min<std::size_t>(r.min_operands, UINT32_MAX))),
+      max_operands(static_cast<std::uint32_t>(std::min<std::size_t>(r.max_operands, UINT32_MAX))),
+      required_options(static_cast<std::uint32_t>(r.required_options)),
+      max_options(r.repeats_options ? UINT32_MAX : static_cast<std::uint32_t>(r.options.size())) {}
+
+Level Policy::BaseLevel(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->level ? p->level->value : defaults.level.value;
+}
+
+std::int64_t Policy::TimeoutSeconds(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->timeout_seconds ? p->timeout_seconds->value : defaults.timeout_seconds.value;
+}
+
+std::uint64_t Policy::MaxOutputBytes(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->max_output_bytes ? p->max_output_bytes->value : defaults.max_output_bytes.value;
+}
+
+std::int64_t Policy::MaxDevDurationSeconds(const std::string& vm) const {
+  const VmPolicy* p = FindVm(vm);
+  return p && p->max_dev_duration_seconds ? p->max_dev_duration_seconds->value
+                                          : defaults.max_dev_duration_seconds.value;
+}
+
+}  // namespace qvmr
