@@ -1,0 +1,40 @@
+// Every bound on what a VM can make dom0 hold, read or do, in one place, with a line of why.
+// Everything a VM sends is hostile input (docs/threat-model.md): a bound here is the most dom0
+// will read, store or wait for; the code that reads enforces it before it allocates.
+// Values marked CONTRACT are pinned by ../shared/CONTRACT.md; change them only with it.
+#ifndef QVMR_ENGINE_BASE_LIMITS_H_
+#define QVMR_ENGINE_BASE_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qvmr::limits {
+
+// CONTRACT: a command body is 1 B..1 MiB; a larger one is judged by its size, never read.
+inline constexpr std::uint64_t kMaxBodyBytes = 1048576;
+// CONTRACT: `.auth` is one short line; 4 KiB leaves room for future fields.
+inline constexpr std::size_t kMaxAuthBytes = 4096;
+// CONTRACT: v2 timeout range in seconds (a day is the longest a request may hold a worker).
+inline constexpr std::uint32_t kMaxTimeoutSeconds = 86400;
+// CONTRACT: a body whose `.auth` has not appeared this long after it is answered `no-token`.
+inline constexpr std::int64_t kPairingDelayMs = 5000;
+// CONTRACT: freshness windows (v2 UTC cid time; v1 local time without a zone, so ±26 h).
+inline constexpr std::int64_t kFreshnessV2Ms = 10LL * 60 * 1000;
+inline constexpr std::int64_t kFreshnessV1Ms = 26LL * 3600 * 1000;
+// CONTRACT: delivered rows are pruned past these windows (v1 keeps 2 × its freshness).
+inline constexpr std::int64_t kPruneWindowV2Ms = 10LL * 60 * 1000;
+inline constexpr std::int64_t kPruneWindowV1Ms = 52LL * 3600 * 1000;
+// CONTRACT: journal rows per VM; a full journal refuses and never evicts.
+inline constexpr std::size_t kJournalCapV2 = 20000;
+inline constexpr std::size_t kJournalCapV1 = 50000;
+// CONTRACT: each frame header line, so a script's `read` and dom0's reader stay small.
+inline constexpr std::size_t kMaxFrameHeaderBytes = 128;
+// A VM name (Qubes: ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$).
+inline constexpr std::size_t kMaxVmNameBytes = 31;
+// CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.
+inline constexpr std::size_t kAuditExcerptBytes = 4096;
+inline constexpr std::size_t kAuditExcerptCappedBytes = 256;
+
+}  // namespace qvmr::limits
+
+#endif  // QVMR_ENGINE_BASE_LIMITS_H_
