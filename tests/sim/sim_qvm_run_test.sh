@@ -19,6 +19,8 @@ fi
 T=$(mktemp -d /tmp/qvmr-sim-test.XXXXXX)
 chmod 0755 "$T"
 trap 'rm -rf "$T"' EXIT
+# set -e stops at an unexpected failure: say where, so a stop reads as a failure, not silence.
+trap 'echo "FAIL: stopped at line $LINENO: $BASH_COMMAND" >&2' ERR
 FAILS=0
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
@@ -104,7 +106,7 @@ no "the start removed the halted flag" test -e "$S/vms/vm2/halted"
 "$QR" --no-gui -p --no-autostart vm1 'echo resumed' </dev/null >"$T/paused.out" 2>&1 &
 pid=$!
 sleep 1.5
-yes "a call to a paused VM waits" kill -0 "$pid"
+yes "a call to a paused VM waits" kill -0 "$pid" 2>/dev/null
 eq "and prints nothing yet" "" "$(cat "$T/paused.out")"
 rm -f "$S/vms/vm1/paused"
 for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
