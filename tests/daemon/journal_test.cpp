@@ -363,5 +363,200 @@ TEST_F(JournalTest, TheRestartListsHoldEachRowWhereItBelongs) {
   EXPECT_TRUE(j->Delivered("mail")->empty());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pruning and the low-water mark (v2 window 10 min, v1 52 h)
+
+constexpr TimeMs kNewest = kT0 + 60 * kMinute;
+
+class JournalPruneTest : public JournalTest {
+ protected:
+  // One (vm, version) with a row of every state and age around the cutoff of a v2 prune at
+  // kNewest: min(now, kNewest) - 10 min = kT0 + 50 min (a row exactly there stays: "below").
+  void Fill(Journal& j, const std::string& vm = "work", int version = 2) {
+    const struct {
+      const char* cid;
+      TimeMs time;
+      JournalState state;
+    } kRows[] = {
+        {"delivered-old", kT0, JournalState::kDelivered},
+        {"abandoned-old", kT0 + 1, JournalState::kAbandoned},
+        {"delivered-at-cutoff", kT0 + 50 * kMinute, JournalState::kDelivered},
+        {"delivered-recent", kT0 + 55 * kMinute, JournalState::kDelivered},
+        {"accepted-ancient", kT0 - 1000 * kMinute, JournalState::kAccepted},
+        {"started-ancient", kT0 - 1001 * kMinute, JournalState::kStarted},
+        {"finished-ancient", kT0 - 1002 * kMinute, JournalState::kFinished},
+        {"newest", kNewest, JournalState::kAccepted},
+    };
+    for (const auto& r : kRows) AcceptInState(j, Row(vm, r.cid, r.time, version), r.state);
+  }
+
+  // The cids of (vm, version) left in the journal, sorted.
+  static std::vector<std::string> Left(Journal& j, const std::string& vm = "work") {
+    return Cids(j, vm);
+  }
+};
+
+const std::vector<std::string> kAllEight = {
+    "abandoned-old", "accepted-ancient", "delivered-at-cutoff",
+    "delivered-old", "delivered-recent", "finished-ancient",
+    "newest",        "started-ancient"};
+const std::vector<std::string> kAfterPrune = {"accepted-ancient", "delivered-at-cutoff",
+                                              "delivered-recent", "finished-ancient",
+                                              "newest",           "started-ancient"};
+
+TEST_F(JournalPruneTest, PrunesOnlyDeliveredAndAbandonedRowsBelowTheCutoff) {
+  auto j = OpenJournal();
+  Fill(*j);
+  auto pruned = j->Prune("work", 2, kNewest);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 2u);
+  EXPECT_EQ(Left(*j), kAfterPrune);
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+}
+
+TEST_F(JournalPruneTest, AForwardClockJumpPrunesNothingNewerRequestsHaveNotPassed) {
+  auto j = OpenJournal();
+  Fill(*j);
+  auto pruned = j->Prune("work", 2, kNewest + 365LL * 24 * 60 * kMinute);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 2u);
+  EXPECT_EQ(Left(*j), kAfterPrune);
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+}
+
+TEST_F(JournalPruneTest, ABackwardClockJumpPrunesNothingAndLowersNoMark) {
+  auto j = OpenJournal();
+  Fill(*j);
+  ASSERT_EQ(*j->Prune("work", 2, kNewest), 2u);
+  auto pruned = j->Prune("work", 2, kT0 - 24 * 60 * kMinute);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 0u);
+  EXPECT_EQ(Left(*j), kAfterPrune);
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+}
+
+TEST_F(JournalPruneTest, UnfinishedRowsStayWhateverTheirAge) {
+  auto j = OpenJournal();
+  Fill(*j);
+  ASSERT_TRUE(j->Prune("work", 2, kNewest + 1000 * kMinute).ok());
+  for (const char* cid : {"accepted-ancient", "started-ancient", "finished-ancient"}) {
+    EXPECT_TRUE(j->Find("work", cid)->has_value()) << cid;
+  }
+}
+
+TEST_F(JournalPruneTest, TheMarkMakesPrunedTimesStaleAndPersistsAcrossReopen) {
+  {
+    auto j = OpenJournal();
+    Fill(*j);
+    ASSERT_EQ(*j->Prune("work", 2, kNewest), 2u);
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+  auto v = j->AcceptBatch({Row("work", "replay-at-mark", kT0 + 1),
+                           Row("work", "replay-below", kT0 - 5), Row("work", "above", kT0 + 2)});
+  ASSERT_TRUE(v.ok());
+  EXPECT_THAT(*v,
+              ElementsAre(AcceptVerdict::kStale, AcceptVerdict::kStale, AcceptVerdict::kAccepted));
+  // A pruned cid arriving again is stale, not new.
+  auto again = j->AcceptBatch({Row("work", "delivered-old", kT0)});
+  ASSERT_TRUE(again.ok());
+  EXPECT_THAT(*again, ElementsAre(AcceptVerdict::kStale));
+}
+
+TEST_F(JournalPruneTest, TheMarkNeverDecreasesWhenAnOlderRowIsPrunedLater) {
+  auto j = OpenJournal();
+  Fill(*j);
+  ASSERT_EQ(*j->Prune("work", 2, kNewest), 2u);
+  // finished-ancient (far below the mark) is delivered late and pruned now.
+  ASSERT_TRUE(j->MarkDelivered("work", "finished-ancient", kNewest));
+  ASSERT_EQ(*j->Prune("work", 2, kNewest), 1u);
+  EXPECT_FALSE(j->Find("work", "finished-ancient")->has_value());
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+}
+
+TEST_F(JournalPruneTest, EachVmAndVersionHasItsOwnWindowAndMark) {
+  auto j = OpenJournal();
+  Fill(*j, "work", 2);
+  Fill(*j, "mail", 2);
+  // v1 rows of "work" under other cids, same times: the 52 h window keeps all of them.
+  auto v1 = [](const std::string& cid, TimeMs t) { return Row("work", "v1-" + cid, t, 1); };
+  AcceptInState(*j, v1("old", kT0), JournalState::kDelivered);
+  AcceptInState(*j, v1("newest", kNewest), JournalState::kAccepted);
+
+  ASSERT_EQ(*j->Prune("work", 2, kNewest), 2u);
+  EXPECT_EQ(j->Facts("mail", "x", 2)->low_water_mark, 0);  // mail untouched
+  EXPECT_EQ(j->Facts("mail", "x", 2)->rows, 8u);
+  EXPECT_EQ(*j->Prune("work", 1, kNewest), 0u);  // v1: kT0 is within 52 h of kNewest
+  EXPECT_EQ(j->Facts("work", "x", 1)->low_water_mark, 0);
+  EXPECT_TRUE(j->Find("work", "v1-old")->has_value());
+
+  // 52 h later (a newer v1 request moved the bound), the v1 row goes and only v1's mark rises.
+  AcceptInState(*j, v1("later", kT0 + 53 * 60 * kMinute), JournalState::kAccepted);
+  EXPECT_EQ(*j->Prune("work", 1, kT0 + 53 * 60 * kMinute), 1u);
+  EXPECT_EQ(j->Facts("work", "x", 1)->low_water_mark, kT0);
+  EXPECT_EQ(j->Facts("work", "x", 2)->low_water_mark, kT0 + 1);
+}
+
+TEST_F(JournalPruneTest, PruneAllPrunesEveryVmAndVersion) {
+  auto j = OpenJournal();
+  Fill(*j, "work");
+  Fill(*j, "mail");
+  auto pruned = j->PruneAll(kNewest);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 4u);
+  EXPECT_EQ(Left(*j, "work"), kAfterPrune);
+  EXPECT_EQ(Left(*j, "mail"), kAfterPrune);
+}
+
+TEST_F(JournalPruneTest, PruningAnEmptyJournalIsNothing) {
+  auto j = OpenJournal();
+  auto pruned = j->Prune("work", 2, kNewest);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caps
+
+TEST_F(JournalTest, AFullJournalRefusesPerVmAndVersionAndNeverEvicts) {
+  JournalOptions options;
+  options.cap_v2 = 3;
+  options.cap_v1 = 2;
+  auto j = OpenJournal(options);
+  auto v = j->AcceptBatch({Row("work", "a", kT0), Row("work", "b", kT0 + 1),
+                           Row("work", "c", kT0 + 2), Row("work", "d", kT0 + 3),
+                           Row("work", "v1-a", kT0, 1), Row("mail", "a", kT0)});
+  ASSERT_TRUE(v.ok());
+  EXPECT_THAT(
+      *v, ElementsAre(AcceptVerdict::kAccepted, AcceptVerdict::kAccepted, AcceptVerdict::kAccepted,
+                      AcceptVerdict::kFull, AcceptVerdict::kAccepted, AcceptVerdict::kAccepted));
+  auto facts = j->Facts("work", "e", 2);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_EQ(facts->rows, 3u);
+  EXPECT_EQ(facts->cap, 3u);
+  EXPECT_FALSE(facts->seen);
+  EXPECT_EQ(j->Facts("work", "e", 1)->cap, 2u);
+  EXPECT_EQ(j->Facts("work", "e", 1)->rows, 1u);
+  EXPECT_THAT(Cids(*j, "work"), ElementsAre("a", "b", "c", "v1-a"));
+
+  // However old the rows, none is evicted to make room.
+  auto later = j->AcceptBatch({Row("work", "e", kT0 + 100 * kMinute)});
+  ASSERT_TRUE(later.ok());
+  EXPECT_THAT(*later, ElementsAre(AcceptVerdict::kFull));
+}
+
+TEST_F(JournalTest, PruningDeliveredRowsMakesRoomUnderTheCap) {
+  JournalOptions options;
+  options.cap_v2 = 2;
+  auto j = OpenJournal(options);
+  AcceptInState(*j, Row("work", "old", kT0), JournalState::kDelivered);
+  AcceptInState(*j, Row("work", "new", kT0 + 30 * kMinute), JournalState::kAccepted);
+  EXPECT_THAT(*j->AcceptBatch({Row("work", "x", kT0 + 31 * kMinute)}),
+              ElementsAre(AcceptVerdict::kFull));
+  ASSERT_EQ(*j->Prune("work", 2, kT0 + 31 * kMinute), 1u);
+  EXPECT_THAT(*j->AcceptBatch({Row("work", "x", kT0 + 31 * kMinute)}),
+              ElementsAre(AcceptVerdict::kAccepted));
+}
+
 }  // namespace
 }  // namespace qvmr
