@@ -23,7 +23,7 @@ std::string KeyFingerprint(std::string_view key);
 // by one "\n" (what `cat` and `echo` produce). Returns the key lowercased — the form both sides
 // MAC with — or an Error with code "bad-key" saying what was wrong, never quoting the text
 // (it may be a real key pasted wrong). Refused: CR (a key saved on Windows), spaces, a second
-// newline, any other byte, any other length. Cost: linear in the text; refuses long text first.
+// newline, any other byte, any other length. Cost: linear in the text.
 Result<std::string> ParseKeyText(std::string_view text);
 
 }  // namespace qvmr

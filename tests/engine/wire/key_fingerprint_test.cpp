@@ -35,6 +35,12 @@ TEST(ParseKeyText, LowercasesUpperCaseHexSoBothSidesMacWithTheSameBytes) {
   EXPECT_TRUE(IsValidKey(*parsed));
 }
 
+TEST(ParseKeyText, SaysCrlfWhenAKeyWasSavedWithWindowsLineEndings) {
+  auto parsed = ParseKeyText(kKey + "\r\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message.find("\\r\\n"), std::string::npos) << parsed.error().message;
+}
+
 TEST(ParseKeyText, RefusesEverythingElse) {
   const struct {
     const char* why;
