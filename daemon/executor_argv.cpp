@@ -66,6 +66,12 @@ class ArgvRun {
   // Runs the plan; returns the outcome's status (124/255 set by the caller on abort).
   int RunPlan(const Plan& plan);
   Abort abort() const { return abort_; }
+  // A write error other than a full disk (which only cuts the output): the request cannot be
+  // answered faithfully.
+  bool SpoolFailed() const {
+    return (spool_.out->write_errno() != 0 && !spool_.out->disk_full()) ||
+           (spool_.err->write_errno() != 0 && !spool_.err->disk_full());
+  }
   const std::string& notes() const { return notes_; }
   void FinalNote(const std::string& line) {
     notes_ += line;
@@ -92,10 +98,6 @@ class ArgvRun {
     DrainPending();
     notes_ += line;
     spool_.err->Write(line.data(), line.size());
-  }
-  bool SpoolFailed() const {
-    return (spool_.out->write_errno() != 0 && !spool_.out->disk_full()) ||
-           (spool_.err->write_errno() != 0 && !spool_.err->disk_full());
   }
 
   Processes& processes_;
@@ -343,6 +345,10 @@ class ArgvExecutor : public Executor {
         case Abort::kNone:
           result.outcome = Outcome::kOk;
           result.status = status;
+          if (run.SpoolFailed()) {  // failed after the last process exited: nothing to kill
+            result.outcome = Outcome::kError;
+            run.FinalNote("qvm-remote: the spool could not be written\n");
+          }
           break;
         case Abort::kDeadline:
           result.outcome = Outcome::kTimeout;

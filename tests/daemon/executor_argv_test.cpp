@@ -303,6 +303,22 @@ TEST_F(ArgvExecutorTest, FullDiskDrainsToNowhereAndSaysSpoolFull) {
   EXPECT_EQ(result.stdout_bytes, 1048576u);
 }
 
+TEST_F(ArgvExecutorTest, SpoolWriteFailureKillsTheCommandAsAtADeadline) {
+  // A descriptor open only for reading fails every write with EBADF: not a full disk, so the
+  // request cannot be answered faithfully and the command is stopped.
+  auto err = SpoolSink::Open(temp_.Sub("err"), 1 << 20);
+  ASSERT_TRUE(err.ok());
+  spool_.stdout_path = temp_.Sub("unwritable");
+  spool_.out = std::make_unique<SpoolSink>(open("/dev/null", O_RDONLY | O_CLOEXEC), 1 << 20);
+  spool_.stderr_path = temp_.Sub("err");
+  spool_.err = std::move(*err);
+  spool_override_ = true;
+  ExecResult result = Run("start-then-sleep", 1 << 20, 60000);
+  EXPECT_EQ(result.outcome, Outcome::kError);
+  EXPECT_EQ(result.status, 255);
+  EXPECT_EQ(Err(), "qvm-remote: killed: the spool could not be written\n");
+}
+
 TEST_F(ArgvExecutorTest, RunsConcurrentlyFromSeveralThreads) {
   std::vector<std::thread> threads;
   std::vector<std::string> outputs(4);
