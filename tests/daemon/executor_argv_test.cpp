@@ -172,6 +172,7 @@ TEST_F(ArgvExecutorTest, ExecveRefusalIs126) {
   ExecResult result = Run("not-a-program");
   EXPECT_EQ(result.outcome, Outcome::kOk);
   EXPECT_EQ(result.status, 126);
+  EXPECT_EQ(Err(), "qvm-remote: not-a-program: cannot execute: Exec format error\n");
 }
 
 TEST_F(ArgvExecutorTest, EnvironmentIsExactlyTheContractList) {
@@ -251,6 +252,14 @@ TEST_F(ArgvExecutorTest, DeadlineStopsTheRestOfTheList) {
   ExecResult result = Run("start-then-sleep; echo never", 1 << 20, 500);
   EXPECT_EQ(result.outcome, Outcome::kTimeout);
   EXPECT_EQ(Out(), "start\n");
+}
+
+TEST_F(ArgvExecutorTest, NothingStartsPastTheDeadline) {
+  ExecResult result = Run("echo never", 1 << 20, -1);
+  EXPECT_EQ(result.outcome, Outcome::kTimeout);
+  EXPECT_EQ(result.status, 124);
+  EXPECT_EQ(Out(), "");
+  EXPECT_EQ(Err(), "qvm-remote: the deadline passed before it ran (0 s)\n");
 }
 
 TEST_F(ArgvExecutorTest, TermIgnoringChildIsKilledAfterTheGrace) {
