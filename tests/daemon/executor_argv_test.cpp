@@ -243,15 +243,15 @@ TEST_F(ArgvExecutorTest, DeathBySignalIsMinusN) {
 }
 
 TEST_F(ArgvExecutorTest, DeadlineKillsThePipelineAndKeepsPartialOutput) {
-  ExecResult result = Run("start-then-sleep | cat", 1 << 20, 500);
+  ExecResult result = Run("start-then-sleep | cat", 1 << 20, 1500);
   EXPECT_EQ(result.outcome, Outcome::kTimeout);
   EXPECT_EQ(result.status, 124);
   EXPECT_EQ(Out(), "start\n");
-  EXPECT_EQ(Err(), "qvm-remote: killed at the deadline (0 s)\n");
+  EXPECT_EQ(Err(), "qvm-remote: killed at the deadline (1 s)\n");
 }
 
 TEST_F(ArgvExecutorTest, DeadlineStopsTheRestOfTheList) {
-  ExecResult result = Run("start-then-sleep; echo never", 1 << 20, 500);
+  ExecResult result = Run("start-then-sleep; echo never", 1 << 20, 1500);
   EXPECT_EQ(result.outcome, Outcome::kTimeout);
   EXPECT_EQ(Out(), "start\n");
 }
@@ -265,7 +265,7 @@ TEST_F(ArgvExecutorTest, NothingStartsPastTheDeadline) {
 }
 
 TEST_F(ArgvExecutorTest, TermIgnoringChildIsKilledAfterTheGrace) {
-  ExecResult result = Run("ignore-term", 1 << 20, 300);
+  ExecResult result = Run("ignore-term", 1 << 20, 1500);
   EXPECT_EQ(result.outcome, Outcome::kTimeout);
   EXPECT_EQ(result.status, 124);
   EXPECT_EQ(Out(), "ready\n");
