@@ -154,6 +154,14 @@ TEST_F(ArgvExecutorTest, MissingProgramIs127WithALineInErr) {
   EXPECT_EQ(Run("no-such-program").status, 127);
 }
 
+TEST_F(ArgvExecutorTest, MissingMiddleStageEndsItsNeighboursAsAClosedPipe) {
+  ExecResult result = Run("printf x | no-such-program | cat");
+  EXPECT_EQ(result.outcome, Outcome::kOk);
+  EXPECT_EQ(result.status, 0);  // cat's: it read end-of-file
+  EXPECT_EQ(Out(), "");
+  EXPECT_EQ(Err(), "qvm-remote: no-such-program: command not found in QVM_REMOTE_EXEC_PATH\n");
+}
+
 TEST_F(ArgvExecutorTest, ProgramGivenWithASlashIsNeverRun) {
   ExecResult result = Run("/usr/bin/echo hi");
   EXPECT_EQ(result.outcome, Outcome::kOk);
