@@ -50,6 +50,9 @@ inline constexpr std::uint32_t kMaxScanNamesPerPass = 1000;
 inline constexpr std::uint32_t kMaxClaimsPerCall = 256;
 // How long a fetch call waits in the VM for something to become ready.
 inline constexpr std::int64_t kMaxFetchWaitMs = 1000;
+// A `.meta` file the client reads: a dozen short lines; the engine's message in `reason` quotes
+// VM text only as a bounded excerpt, so 64 KiB is far above any real one.
+inline constexpr std::size_t kMaxMetaBytes = 65536;
 // A VM name (Qubes: ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$).
 inline constexpr std::size_t kMaxVmNameBytes = 31;
 // CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.
