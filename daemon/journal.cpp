@@ -1,7 +1,6 @@
 #include "daemon/journal.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +10,14 @@
 #include <map>
 #include <utility>
 
+#include "daemon/journal_sqlite.h"
+
 namespace qvmr {
+
+using journal_sqlite::JournalError;
+using journal_sqlite::Stmt;
+using journal_sqlite::WriteTxn;
+
 namespace {
 
 // Schema version 1. WITHOUT ROWID: the (vm, cid) key is the row's identity, and the journal is
@@ -49,12 +55,6 @@ constexpr const char* kRowColumns =
     "boot_id, leader_start_time, started_ms, status, outcome, stdout_bytes, stderr_bytes, "
     "truncated, spool, meta, finished_ms, delivered_ms, abandoned_ms, abandoned_why";
 
-Error JournalError(const std::string& path, sqlite3* db, const std::string& what) {
-  std::string message = "journal " + path + ": " + what;
-  if (db != nullptr) message += ": " + std::string(sqlite3_errmsg(db));
-  return MakeError("journal", std::move(message));
-}
-
 std::optional<JournalState> StateFromName(std::string_view name) {
   for (JournalState s : {JournalState::kAccepted, JournalState::kStarted, JournalState::kFinished,
                          JournalState::kDelivered, JournalState::kAbandoned}) {
@@ -62,58 +62,6 @@ std::optional<JournalState> StateFromName(std::string_view name) {
   }
   return std::nullopt;
 }
-
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool prepared() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void Bind(int i, std::int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  std::int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
-
-// A write transaction (BEGIN IMMEDIATE: takes the write lock up front, so a busy journal fails
-// at BEGIN, not half-way). Rolled back unless Commit() succeeded.
-class WriteTxn {
- public:
-  explicit WriteTxn(sqlite3* db) : db_(db) {
-    began_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
-  }
-  ~WriteTxn() {
-    if (began_ && !committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  bool began() const { return began_; }
-  bool Commit() {
-    committed_ = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
-    return committed_;
-  }
-
- private:
-  sqlite3* db_;
-  bool began_ = false;
-  bool committed_ = false;
-};
 
 JournalRow RowFromStmt(Stmt& s) {
   JournalRow row;
@@ -532,82 +480,6 @@ Result<std::optional<JournalRow>> Journal::Find(const std::string& vm, const std
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<JournalRow>();
   return std::optional<JournalRow>(std::move(rows->front()));
-}
-
-Result<std::size_t> Journal::Prune(const std::string& vm, int version, TimeMs now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return PruneLocked(vm, version, now);
-}
-
-Result<std::size_t> Journal::PruneAll(TimeMs now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::pair<std::string, int>> keys;
-  {
-    Stmt s(db_, "SELECT DISTINCT vm, version FROM requests");
-    if (!s.prepared()) return JournalError(path_, db_, "cannot list VMs");
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) keys.emplace_back(s.Text(0), static_cast<int>(s.Int(1)));
-    if (rc != SQLITE_DONE) return JournalError(path_, db_, "cannot list VMs");
-  }
-  std::size_t total = 0;
-  for (const auto& [vm, version] : keys) {
-    auto pruned = PruneLocked(vm, version, now);
-    if (!pruned) return pruned.error();
-    total += *pruned;
-  }
-  return total;
-}
-
-Result<std::size_t> Journal::PruneLocked(const std::string& vm, int version, TimeMs now) {
-  WriteTxn txn(db_);
-  if (!txn.began()) return JournalError(path_, db_, "cannot begin a transaction");
-  TimeMs newest = 0;
-  {
-    Stmt s(db_, "SELECT MAX(cid_time_ms) FROM requests WHERE vm = ?1 AND version = ?2");
-    if (!s.prepared() ||
-        (s.Bind(1, vm), s.Bind(2, std::int64_t{version}), s.Step()) != SQLITE_ROW) {
-      return JournalError(path_, db_, "cannot read the newest cid time");
-    }
-    if (s.IsNull(0)) return std::size_t{0};  // no rows
-    newest = s.Int(0);
-  }
-  // By the cid's own time, bounded by the newest request: a clock that jumps forward cannot
-  // prune (and so make replayable-then-stale) anything newer requests have not already passed.
-  const TimeMs cutoff = std::min(now, newest) - WindowFor(version);
-  constexpr const char* kPrunable =
-      " FROM requests WHERE vm = ?1 AND version = ?2 AND cid_time_ms < ?3 "
-      "AND state IN ('delivered', 'abandoned')";
-  std::size_t count = 0;
-  TimeMs highest = 0;
-  {
-    Stmt s(db_, (std::string("SELECT COUNT(*), MAX(cid_time_ms)") + kPrunable).c_str());
-    if (!s.prepared() || (s.Bind(1, vm), s.Bind(2, std::int64_t{version}), s.Bind(3, cutoff),
-                          s.Step()) != SQLITE_ROW) {
-      return JournalError(path_, db_, "cannot select rows to prune");
-    }
-    count = static_cast<std::size_t>(s.Int(0));
-    highest = s.Int(1);
-  }
-  if (count == 0) return std::size_t{0};
-  {
-    Stmt s(db_, (std::string("DELETE") + kPrunable).c_str());
-    if (!s.prepared() || (s.Bind(1, vm), s.Bind(2, std::int64_t{version}), s.Bind(3, cutoff),
-                          s.Step()) != SQLITE_DONE) {
-      return JournalError(path_, db_, "cannot prune");
-    }
-  }
-  {
-    // The mark only rises: a pruned cid can never be accepted again, whatever the clock does.
-    Stmt s(db_,
-           "INSERT INTO low_water (vm, version, mark_ms) VALUES (?1, ?2, ?3) "
-           "ON CONFLICT (vm, version) DO UPDATE SET mark_ms = MAX(mark_ms, excluded.mark_ms)");
-    if (!s.prepared() || (s.Bind(1, vm), s.Bind(2, std::int64_t{version}), s.Bind(3, highest),
-                          s.Step()) != SQLITE_DONE) {
-      return JournalError(path_, db_, "cannot raise the low-water mark");
-    }
-  }
-  if (!txn.Commit()) return JournalError(path_, db_, "cannot commit the prune");
-  return count;
 }
 
 }  // namespace qvmr
