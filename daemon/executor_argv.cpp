@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "daemon/executor.h"
+#include "engine/base/excerpt.h"
 
 namespace qvmr {
 namespace {
@@ -66,6 +67,7 @@ class ArgvRun {
   // Runs the plan; returns the outcome's status (124/255 set by the caller on abort).
   int RunPlan(const Plan& plan);
   Abort abort() const { return abort_; }
+  bool started_any() const { return started_any_; }
   // A write error other than a full disk (which only cuts the output): the request cannot be
   // answered faithfully.
   bool SpoolFailed() const {
@@ -108,6 +110,7 @@ class ArgvRun {
   Fd null_read_, null_write_;
   Fd out_read_, out_write_, err_read_, err_write_;
   Abort abort_ = Abort::kNone;
+  bool started_any_ = false;
   std::string notes_;
 };
 
@@ -155,6 +158,10 @@ int ArgvRun::RunPlan(const Plan& plan) {
 }
 
 int ArgvRun::RunPipeline(const Pipeline& pipeline) {
+  if (processes_.NowMonotonicMs() >= request_.deadline) {
+    abort_ = Abort::kDeadline;  // nothing is started past the deadline
+    return 0;
+  }
   std::vector<Stage> stages(pipeline.stages.size());
   KillTree tree;
   Fd previous_read;  // the stdin of the next stage
@@ -192,17 +199,23 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
       switch (spawned.kind) {
         case SpawnResult::Kind::kStarted:
           tree.process_groups.push_back(spawned.child.pid);
+          started_any_ = true;
           stages[k].child = spawned.child;
           break;
-        case SpawnResult::Kind::kExecFailed: {
-          const bool missing = spawned.error_number == ENOENT;
-          ProgramLookup failed;
-          failed.kind =
-              missing ? ProgramLookup::Kind::kNotFound : ProgramLookup::Kind::kNotExecutable;
-          stages[k].status = failed.Status();
-          MidRunNote(failed.ErrLine(program));
+        case SpawnResult::Kind::kExecFailed:
+          // As a shell: gone since the lookup → 127; any other refusal (EACCES, ENOEXEC,
+          // E2BIG, ...) → 126, with the kernel's reason.
+          if (spawned.error_number == ENOENT) {
+            ProgramLookup gone;
+            gone.kind = ProgramLookup::Kind::kNotFound;
+            stages[k].status = gone.Status();
+            MidRunNote(gone.ErrLine(program));
+          } else {
+            stages[k].status = 126;
+            MidRunNote("qvm-remote: " + Excerpt(program) +
+                       ": cannot execute: " + std::strerror(spawned.error_number) + "\n");
+          }
           break;
-        }
         case SpawnResult::Kind::kSpawnFailed:
           MidRunNote("qvm-remote: could not start a process: " +
                      std::string(std::strerror(spawned.error_number)) + "\n");
@@ -352,7 +365,8 @@ class ArgvExecutor : public Executor {
           break;
         case Abort::kDeadline:
           result.outcome = Outcome::kTimeout;
-          run.FinalNote("qvm-remote: killed at the deadline (" +
+          run.FinalNote((run.started_any() ? "qvm-remote: killed at the deadline ("
+                                           : "qvm-remote: the deadline passed before it ran (") +
                         std::to_string(request.timeout_seconds) + " s)\n");
           break;
         case Abort::kSpool:

@@ -12,6 +12,7 @@
 #include "daemon/executor.h"
 #include "engine/shell/shell.h"
 #include "gtest/gtest.h"
+#include "tests/support/daemon_fake_processes.h"
 #include "tests/support/daemon_temp_dir.h"
 #include "tests/support/fake_env.h"
 
@@ -72,7 +73,7 @@ class ArgvExecutorTest : public ::testing::Test {
       EXPECT_TRUE(spool.ok());
       spool_ = std::move(*spool);
     }
-    auto executor = NewArgvExecutor(Processes::Posix(), &env_);
+    auto executor = NewArgvExecutor(processes_, &env_);
     return executor->Run(decision, request, spool_);
   }
 
@@ -84,6 +85,7 @@ class ArgvExecutorTest : public ::testing::Test {
   testing::FakeEnv env_;
   RequestSpool spool_;
   bool spool_override_ = false;
+  Processes* processes_ = Processes::Posix();
 };
 
 TEST_F(ArgvExecutorTest, SimpleCommandGivesExactOutputAndStatus) {
@@ -172,6 +174,7 @@ TEST_F(ArgvExecutorTest, ExecveRefusalIs126) {
   ExecResult result = Run("not-a-program");
   EXPECT_EQ(result.outcome, Outcome::kOk);
   EXPECT_EQ(result.status, 126);
+  EXPECT_EQ(Err(), "qvm-remote: not-a-program: cannot execute: Exec format error\n");
 }
 
 TEST_F(ArgvExecutorTest, EnvironmentIsExactlyTheContractList) {
@@ -251,6 +254,14 @@ TEST_F(ArgvExecutorTest, DeadlineStopsTheRestOfTheList) {
   ExecResult result = Run("start-then-sleep; echo never", 1 << 20, 500);
   EXPECT_EQ(result.outcome, Outcome::kTimeout);
   EXPECT_EQ(Out(), "start\n");
+}
+
+TEST_F(ArgvExecutorTest, NothingStartsPastTheDeadline) {
+  ExecResult result = Run("echo never", 1 << 20, -1);
+  EXPECT_EQ(result.outcome, Outcome::kTimeout);
+  EXPECT_EQ(result.status, 124);
+  EXPECT_EQ(Out(), "");
+  EXPECT_EQ(Err(), "qvm-remote: the deadline passed before it ran (0 s)\n");
 }
 
 TEST_F(ArgvExecutorTest, TermIgnoringChildIsKilledAfterTheGrace) {
@@ -346,6 +357,63 @@ TEST_F(ArgvExecutorTest, RunsConcurrentlyFromSeveralThreads) {
     EXPECT_EQ(statuses[i], 0);
     EXPECT_EQ(outputs[i], std::to_string(i));
   }
+}
+
+// With a fake Processes: exactly what the executor asks the OS for.
+TEST_F(ArgvExecutorTest, SpawnsEachStageWithTheResolvedPathArgvAndContractEnvironment) {
+  testing::FakeProcesses fake;
+  fake.On(temp_.Sub("bin/sort"), {.stdout_text = "b\na\n"});
+  processes_ = &fake;
+  ExecResult result = Run("printf 'b\\na\\n' | sort -r 2>&1");
+  EXPECT_EQ(result.outcome, Outcome::kOk);
+  std::vector<SpawnSpec> spawns = fake.spawns();
+  ASSERT_EQ(spawns.size(), 2u);
+  EXPECT_EQ(spawns[0].argv, (std::vector<std::string>{temp_.Sub("bin/printf"), "b\\na\\n"}));
+  EXPECT_EQ(spawns[1].argv, (std::vector<std::string>{temp_.Sub("bin/sort"), "-r"}));
+  EXPECT_EQ(spawns[0].env, ChildEnvironment(exec_path_));
+  EXPECT_EQ(spawns[1].env, ChildEnvironment(exec_path_));
+  // Stage 1's stderr is its stdout (`2>&1`); stage 0's stderr is the shared one.
+  EXPECT_EQ(spawns[1].stderr_fd, spawns[1].stdout_fd);
+  EXPECT_NE(spawns[0].stderr_fd, spawns[0].stdout_fd);
+  EXPECT_NE(spawns[0].stdin_fd, spawns[1].stdin_fd);
+  EXPECT_EQ(Out(), "b\na\n");  // the last stage writes into the shared stdout pipe
+  EXPECT_EQ(fake.unreleased(), 0u);
+}
+
+TEST_F(ArgvExecutorTest, SpawnFailureIsAnErrorAndKillsTheStagesAlreadyStarted) {
+  testing::FakeProcesses fake;
+  fake.On(temp_.Sub("bin/printf"), {.runs_until_signaled = true});
+  fake.On(temp_.Sub("bin/cat"), {.kind = SpawnResult::Kind::kSpawnFailed, .error_number = EAGAIN});
+  processes_ = &fake;
+  ExecResult result = Run("printf x | cat; echo never");
+  EXPECT_EQ(result.outcome, Outcome::kError);
+  EXPECT_EQ(result.status, 255);
+  EXPECT_EQ(fake.spawns().size(), 2u);  // `echo never` was not started
+  ASSERT_FALSE(fake.signals().empty());
+  EXPECT_EQ(fake.signals().front().second, SIGKILL);
+  EXPECT_EQ(fake.signals().front().first.process_groups.size(), 1u);
+  EXPECT_EQ(fake.unreleased(), 0u);
+  EXPECT_NE(Err().find("could not start a process"), std::string::npos);
+}
+
+TEST_F(ArgvExecutorTest, ProgramVanishedSinceTheLookupIs127) {
+  testing::FakeProcesses fake;
+  fake.On(temp_.Sub("bin/cat"), {.kind = SpawnResult::Kind::kExecFailed, .error_number = ENOENT});
+  processes_ = &fake;
+  ExecResult result = Run("cat");
+  EXPECT_EQ(result.outcome, Outcome::kOk);
+  EXPECT_EQ(result.status, 127);
+  EXPECT_EQ(Err(), "qvm-remote: cat: command not found in QVM_REMOTE_EXEC_PATH\n");
+}
+
+TEST_F(ArgvExecutorTest, DeadlineSendsTermToTheTree) {
+  testing::FakeProcesses fake;
+  fake.On(temp_.Sub("bin/sleep"), {.runs_until_signaled = true});
+  processes_ = &fake;
+  ExecResult result = Run("sleep 30", 1 << 20, 100);
+  EXPECT_EQ(result.outcome, Outcome::kTimeout);
+  ASSERT_FALSE(fake.signals().empty());
+  EXPECT_EQ(fake.signals().front().second, SIGTERM);
 }
 
 TEST_F(ArgvExecutorTest, RefusesADecisionWithoutAnArgvPlan) {

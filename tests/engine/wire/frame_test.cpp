@@ -351,5 +351,22 @@ TEST(DeliveryWriter, TheLongestHeadersFitIn128Bytes) {
   }
 }
 
+// docs/protocol.md §9.1's example, byte for byte.
+TEST(FetchBatch, TheProtocolDocsExampleParses) {
+  const std::string auth =
+      "v=2 timeout=60 mac=9364ff6dc0cfcfd4add2bda590d35fc3ee9f7895ca08687b28b656ff7439079a\n";
+  const std::string example =
+      "qvm-remote-fetch 1\n"
+      "request 20261123-004500-123-0123456789abcdef paired 84 7\n" +
+      auth + "echo hirequest 20261123-004500-124-deadbeef no-token 5\nend 0 1\n";
+  FetchOutcome out = ReadFetch(example);
+  ASSERT_TRUE(out.finish.ok()) << out.Summary();
+  ASSERT_EQ(out.records.size(), 2u);
+  EXPECT_EQ(*out.records[0].auth, auth);
+  EXPECT_TRUE(ParseAuthFile(*out.records[0].auth).ok());
+  EXPECT_EQ(*out.records[0].body, "echo hi");
+  EXPECT_EQ(out.records[1].kind, FetchKind::kNoToken);
+}
+
 }  // namespace
 }  // namespace qvmr
