@@ -191,6 +191,31 @@ TEST_P(FixedScript, AtMostMaxScanNamesAreLookedAtPerPass) {
   EXPECT_EQ(f.trailer.removed, 5u);
 }
 
+// A hostile VM with 100,000 names in pending/ gets one bounded pass, and its request (sorting
+// after the junk) waits for a later call instead of making this one unbounded.
+TEST(FixedScriptHostileVolume, OneHundredThousandNamesCostOneBoundedPass) {
+  char tmpl[] = "/tmp/qvmr-script-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  fs::path root = tmpl;
+  fs::path pending = root / "home" / ".qvm-remote" / "queue" / "pending";
+  fs::create_directories(pending);
+  for (int i = 0; i < 100000; ++i) {
+    int fd = open((pending / ("junk" + std::to_string(i))).c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  testing::ShellMode dash = testing::AllShellModes()[1];
+  testing::ScriptRun run =
+      testing::RunFixedScript(dash, (root / "home").string(), root.string(),
+                              ScriptParamsLine({ScriptOp::kFetch, 4, 5000, 0, 1000}).value(), "");
+  EXPECT_FALSE(run.timed_out);
+  FetchBatchReader reader;
+  ASSERT_TRUE(reader.Feed(run.out).ok());
+  ASSERT_TRUE(reader.Finish().ok()) << run.out;
+  EXPECT_EQ(reader.trailer().removed, 1000u);
+  fs::remove_all(root);
+}
+
 TEST_P(FixedScript, JudgesV1ReadinessAndLoneBodiesInTheVm) {
   fs::path p = q_ / "pending";
   // v1 with a complete token: ready.
