@@ -196,6 +196,49 @@ TEST_P(FixedScript, HostileNamesAreRemovedCountedAndNeverFollowed) {
   EXPECT_FALSE(fs::exists(p / "X"));
 }
 
+// The script's cid test (sh `case` patterns) agrees with ClassifyCid on every tricky name: an
+// old lone body is claimed as no-token iff ClassifyCid accepts its name, else removed.
+TEST_P(FixedScript, ClassifiesNamesExactlyAsClassifyCid) {
+  const std::vector<std::string> names = {Cid(1),
+                                          Cid(2, 8),
+                                          "ping-1-2",
+                                          "ping-" + std::string(20, '9') + "-1",
+                                          "ping-" + std::string(21, '9') + "-1",
+                                          "ping--2",
+                                          "ping-1-",
+                                          "ping-1-2-3",
+                                          "ping-a-2",
+                                          "20261130-120000--1-aaaaaaaaaaaaaaaa",
+                                          "20261130-120000-12345678901-aaaaaaaa",
+                                          "20261130-120000-1234567890-aaaaaaaa",
+                                          "20261130-120000-1-" + std::string(17, 'a'),
+                                          "20261130-120000-1-" + std::string(15, 'a'),
+                                          "20261130-120000-1-" + std::string(9, 'a'),
+                                          "20261130-120000-1-AAAAAAAA",
+                                          "20261130-120000-1-aaaaaaag",
+                                          "20261130-120000-1-aaaa-aaa",
+                                          "2026113-120000-1-aaaaaaaa",
+                                          "20261130-12000-1-aaaaaaaa",
+                                          "20261130_120000-1-aaaaaaaa",
+                                          "20261130-120000-x-aaaaaaaa",
+                                          "20261130-120000-1-aaaaaaaa-",
+                                          Cid(3) + ".aut",
+                                          Cid(3) + ".auth.auth",
+                                          "ping-1-2.auth.x"};
+  std::vector<std::string> valid;
+  for (const std::string& n : names) {
+    WriteFile(q_ / "pending" / n, "x");
+    Age(q_ / "pending" / n, 60);
+    if (ClassifyCid(n) != CidShape::kInvalid) valid.push_back(n);
+  }
+  std::sort(valid.begin(), valid.end());
+  Fetched f = Fetch(Params(ScriptOp::kFetch, 100));
+  ASSERT_TRUE(f.finish.ok());
+  EXPECT_EQ(Cids(f.records), valid);
+  EXPECT_EQ(f.trailer.removed, names.size() - valid.size());
+  EXPECT_TRUE(fs::is_empty(q_ / "pending"));
+}
+
 TEST_P(FixedScript, AtMostMaxScanNamesAreLookedAtPerPass) {
   for (int i = 0; i < 20; ++i) WriteFile(q_ / "pending" / ("junk" + std::to_string(i)), "x");
   Fetched f = Fetch(Params(ScriptOp::kFetch, 1, 5000, 0, 5));
