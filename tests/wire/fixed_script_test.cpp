@@ -418,6 +418,23 @@ TEST_P(FixedScript, DeliverNeverWritesThroughASymlinkedResultsDirectory) {
   EXPECT_TRUE(fs::is_empty(root_ / "elsewhere"));
 }
 
+TEST_P(FixedScript, DeliverReplacesSymlinksInResultsInsteadOfWritingThroughThem) {
+  fs::create_symlink(root_ / "canary", q_ / "results" / (Cid(1) + ".out"));
+  fs::create_symlink(root_ / "canary", q_ / "tmp" / ".qvmr-deliver.err");
+  fs::create_directories(q_ / "results" / (Cid(1) + ".meta") / "inside");
+  std::string batch = DeliveryBeginLine() + FormatResult(Cid(1), "out", "err", "m", "0").value() +
+                      DeliveryEndLine();
+  testing::ScriptRun run = Run(Params(ScriptOp::kDeliver, 0) + batch);
+  AckReader reader;
+  ASSERT_TRUE(reader.Feed(run.out).ok());
+  ASSERT_TRUE(reader.Finish().ok()) << run.out;
+  EXPECT_EQ(ReadFile(root_ / "canary"), "canary");
+  EXPECT_FALSE(fs::is_symlink(q_ / "results" / (Cid(1) + ".out")));
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".out")), "out");
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".err")), "err");
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".meta")), "m");
+}
+
 TEST_P(FixedScript, ACutShortDeliveryKeepsEarlierAcksAndPlacesNoPartialExit) {
   std::string batch = DeliveryBeginLine() + FormatResult(Cid(1), "one", "", "", "0").value() +
                       ResultHeaderLine(Cid(2), {100, 0, 0, 1}).value() + "only part";
