@@ -7,8 +7,8 @@
 // read one Policy (Evaluate, FindVm, ...) at once without locking. A reload builds a new Policy
 // and swaps the pointer; the old one lives while a decision still holds it. Rules, the index
 // (`rules_by_program` points into `rules`) and Decisions (engine/decide/decision.h) point into
-// their Policy, so a Policy is never copied or moved after load (a move would keep the pointers
-// valid only by accident of std::vector's implementation — do not rely on it).
+// their Policy: moving a Policy keeps them valid (a moved std::vector or std::map keeps its
+// elements where they are); a copy would point into the original, so never copy one.
 #ifndef QVMR_ENGINE_POLICY_POLICY_H_
 #define QVMR_ENGINE_POLICY_POLICY_H_
 
