@@ -106,6 +106,10 @@ Validation ValidateRequest(const ValidationInput& in) {
   // 1. The name. Anything else in the queue is not a request: it is removed in the VM, never
   // answered (an answer would be a file named after VM bytes).
   const CidShape shape = ClassifyCid(in.name);
+  if (shape == CidShape::kInvalid && ClassifyQueueName(in.name) != QueueName::kInvalid) {
+    return NotAnswered(1, Verdict::kLeave,
+                       "'" + Excerpt(in.name, 80) + "' is not a request (left alone)");
+  }
   if (shape == CidShape::kInvalid) {
     return NotAnswered(1, Verdict::kRemove,
                        "not a request id: '" + Excerpt(in.name, 80) + "' (removed)");

@@ -102,17 +102,19 @@ enum class Verdict {
   kAccept,     // all of steps 1–11 passed: journal it (step 12), then ping or decide
   kAnswer,     // refused at steps 3–11: answer `outcome` / `reason` with `err`, not journaled
   kRemove,     // step 1: not a request name; remove it in the VM, count, log once a minute
+  kLeave,      // step 1: `<cid>.auth` or `<v1 cid>.cmd` (ClassifyQueueName): not a request,
+               // and not garbage either — leave it alone
   kDuplicate,  // step 2: never answered, never run; see CONTRACT.md for its queue entries
 };
 
 struct Validation {
   Verdict verdict = Verdict::kRemove;
   int step = 0;  // the step that refused (1–11); 0 when accepted
-  // kAnswer: the answer. kRemove and kDuplicate: kNone (no client ever sees them).
+  // kAnswer: the answer. kRemove, kLeave and kDuplicate: kNone (no client ever sees them).
   Outcome outcome = Outcome::kOk;
   ReasonCode reason = ReasonCode::kNone;
   // kAnswer: one line for `.err`, no newline, saying what to do next; VM bytes only as Excerpt.
-  // kRemove, kDuplicate: a line for the daemon's log (escaped likewise).
+  // kRemove, kLeave, kDuplicate: a line for the daemon's log (escaped likewise).
   std::string err;
   AcceptedRequest request;  // kAccept only
 
