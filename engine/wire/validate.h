@@ -71,6 +71,7 @@ struct ValidationInput {
   // The body's size as the VM reported it, and its bytes. REQUIRES: `body` holds the bytes when
   // body_size <= limits::kMaxBodyBytes; nullopt means they were not read because the size was
   // larger (the transport never reads past the limit) — judged too-large whatever the size says.
+  // A reported size over the limit is too-large even if bytes were passed.
   std::uint64_t body_size = 0;
   std::optional<std::string_view> body;
   // The VM's key as dom0 holds it; nullopt when there is no key file or it does not hold a valid

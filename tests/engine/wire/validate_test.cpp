@@ -352,6 +352,12 @@ TEST(ValidationOrder, StaleAndFullJournalIsStale) {
   EXPECT_EQ(ValidateRequest(r.Input()).reason, ReasonCode::kStale);
 }
 
+TEST(ValidateRequest, ReportedSizeOverTheLimitIsTooLargeEvenWithBytes) {
+  Request r;
+  r.reported_size = limits::kMaxBodyBytes + 1;
+  EXPECT_EQ(ValidateRequest(r.Input()).reason, ReasonCode::kTooLarge);
+}
+
 TEST(ValidationOrder, TooLargeIsJudgedBeforePingOrBinary) {
   Request r;
   r.MakePing();
