@@ -25,6 +25,16 @@
 // (≤ limits::kMaxAuthBytes). `err` lines quote VM bytes only through Excerpt
 // (engine/base/excerpt.h).
 //
+// Use (the daemon, per fetched record):
+//   ValidationInput in;            // vm, name, kind, auth, body_size, body, key, accept_v1, now
+//   in.journal = <the journal's view of (vm, CidVersion(ClassifyCid(name)))>;
+//   Validation v = ValidateRequest(in);
+//   kAccept    → journal v.request (step 12), then ping (13) or queue for a decision (14)
+//   kAnswer    → .err = v.err; .meta outcome/reason_code from v.outcome/v.reason;
+//                .exit = OutcomeExitStatus(v.outcome) (engine/base/codes.h); nothing journaled
+//   kRemove    → remove the entry in the VM, count it, log v.err once per VM per minute
+//   kLeave     → nothing;  kDuplicate → log v.err; never answer, never run
+//
 // Thread safety: pure; safe for concurrent use. Lifetime: the input's views must outlive the call
 // only; the result owns its strings.
 #ifndef QVMR_ENGINE_WIRE_VALIDATE_H_
