@@ -70,7 +70,7 @@ struct JournalView {
   bool seen = false;                     // (vm, cid) already has a row, in any state
   std::optional<TimeMs> low_water_mark;  // highest pruned cid time; nullopt: never pruned
   std::size_t rows = 0;                  // rows of this VM and version
-  std::size_t cap = 0;                   // limits::kJournalCapV2 / V1 or the daemon's option
+  std::size_t cap = 0;  // limits::kJournalCapV2 / V1 or the daemon's option; 0 refuses all
 };
 
 struct ValidationInput {
