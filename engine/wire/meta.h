@@ -15,6 +15,10 @@
 // number that does not parse, an outcome not in engine/base/codes.h, a missing final newline,
 // more than limits::kMaxMetaBytes) is an Error with code "malformed-meta".
 //
+// Use: the daemon fills a Meta (outcome, the decision's fields, Policy::revision) and writes
+// EncodeMeta(meta) to `results/<cid>.meta` before `.exit`; the client reads it with DecodeMeta and
+// passes meta.outcome and the `.exit` text to ClientExitStatus (engine/wire/exit_status.h).
+//
 // Thread safety: pure functions; safe for concurrent use.
 #ifndef QVMR_ENGINE_WIRE_META_H_
 #define QVMR_ENGINE_WIRE_META_H_

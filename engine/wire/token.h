@@ -3,6 +3,11 @@
 // and cid shape checks. Wire details: CONTRACT.md "Wire protocol v2", docs/protocol.md.
 //
 // The HMAC key is always the 64 lowercase hex characters *as ASCII bytes*, as in the reference.
+//
+// Thread safety: every function is pure (OpenSSL's one-shot HMAC()/EVP_Digest() keep no shared
+// state) and safe for concurrent use. Failure: parsers return an Error with a stable code; the
+// digest functions cannot fail for SHA-256 (they return "" if OpenSSL could not allocate, which
+// never compares equal to a MAC). Limits: `.auth` ≤ limits::kMaxAuthBytes.
 #ifndef QVMR_ENGINE_WIRE_TOKEN_H_
 #define QVMR_ENGINE_WIRE_TOKEN_H_
 

@@ -41,11 +41,12 @@ std::string Seconds(std::int64_t ms) {
 
 // Step 6. The size is judged before any byte is looked at.
 std::optional<Validation> CheckBody(const ValidationInput& in, int version, bool ping) {
-  if (!in.body || in.body->size() > limits::kMaxBodyBytes) {
+  if (in.body_size > limits::kMaxBodyBytes || !in.body || in.body->size() > limits::kMaxBodyBytes) {
+    const std::uint64_t size =
+        in.body && in.body->size() > in.body_size ? in.body->size() : in.body_size;
     return Refuse(6, Outcome::kMalformed, ReasonCode::kTooLarge,
-                  "the request body is " +
-                      std::to_string(in.body ? in.body->size() : in.body_size) +
-                      " bytes, more than the " + std::to_string(limits::kMaxBodyBytes) +
+                  "the request body is " + std::to_string(size) + " bytes, more than the " +
+                      std::to_string(limits::kMaxBodyBytes) +
                       " allowed; send a shorter command (copy large scripts to dom0 another way)");
   }
   std::string_view body = *in.body;
@@ -106,6 +107,10 @@ Validation ValidateRequest(const ValidationInput& in) {
   // 1. The name. Anything else in the queue is not a request: it is removed in the VM, never
   // answered (an answer would be a file named after VM bytes).
   const CidShape shape = ClassifyCid(in.name);
+  if (shape == CidShape::kInvalid && ClassifyQueueName(in.name) != QueueName::kInvalid) {
+    return NotAnswered(1, Verdict::kLeave,
+                       "'" + Excerpt(in.name, 80) + "' is not a request (left alone)");
+  }
   if (shape == CidShape::kInvalid) {
     return NotAnswered(1, Verdict::kRemove,
                        "not a request id: '" + Excerpt(in.name, 80) + "' (removed)");

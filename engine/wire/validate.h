@@ -25,6 +25,16 @@
 // (≤ limits::kMaxAuthBytes). `err` lines quote VM bytes only through Excerpt
 // (engine/base/excerpt.h).
 //
+// Use (the daemon, per fetched record):
+//   ValidationInput in;            // vm, name, kind, auth, body_size, body, key, accept_v1, now
+//   in.journal = <the journal's view of (vm, CidVersion(ClassifyCid(name)))>;
+//   Validation v = ValidateRequest(in);
+//   kAccept    → journal v.request (step 12), then ping (13) or queue for a decision (14)
+//   kAnswer    → .err = v.err; .meta outcome/reason_code from v.outcome/v.reason;
+//                .exit = OutcomeExitStatus(v.outcome) (engine/base/codes.h); nothing journaled
+//   kRemove    → remove the entry in the VM, count it, log v.err once per VM per minute
+//   kLeave     → nothing;  kDuplicate → log v.err; never answer, never run
+//
 // Thread safety: pure; safe for concurrent use. Lifetime: the input's views must outlive the call
 // only; the result owns its strings.
 #ifndef QVMR_ENGINE_WIRE_VALIDATE_H_
@@ -60,7 +70,7 @@ struct JournalView {
   bool seen = false;                     // (vm, cid) already has a row, in any state
   std::optional<TimeMs> low_water_mark;  // highest pruned cid time; nullopt: never pruned
   std::size_t rows = 0;                  // rows of this VM and version
-  std::size_t cap = 0;                   // limits::kJournalCapV2 / V1 or the daemon's option
+  std::size_t cap = 0;  // limits::kJournalCapV2 / V1 or the daemon's option; 0 refuses all
 };
 
 struct ValidationInput {
@@ -71,6 +81,7 @@ struct ValidationInput {
   // The body's size as the VM reported it, and its bytes. REQUIRES: `body` holds the bytes when
   // body_size <= limits::kMaxBodyBytes; nullopt means they were not read because the size was
   // larger (the transport never reads past the limit) — judged too-large whatever the size says.
+  // A reported size over the limit is too-large even if bytes were passed.
   std::uint64_t body_size = 0;
   std::optional<std::string_view> body;
   // The VM's key as dom0 holds it; nullopt when there is no key file or it does not hold a valid
@@ -102,17 +113,19 @@ enum class Verdict {
   kAccept,     // all of steps 1–11 passed: journal it (step 12), then ping or decide
   kAnswer,     // refused at steps 3–11: answer `outcome` / `reason` with `err`, not journaled
   kRemove,     // step 1: not a request name; remove it in the VM, count, log once a minute
+  kLeave,      // step 1: `<cid>.auth` or `<v1 cid>.cmd` (ClassifyQueueName): not a request,
+               // and not garbage either — leave it alone
   kDuplicate,  // step 2: never answered, never run; see CONTRACT.md for its queue entries
 };
 
 struct Validation {
   Verdict verdict = Verdict::kRemove;
   int step = 0;  // the step that refused (1–11); 0 when accepted
-  // kAnswer: the answer. kRemove and kDuplicate: kNone (no client ever sees them).
+  // kAnswer: the answer. kRemove, kLeave and kDuplicate: kNone (no client ever sees them).
   Outcome outcome = Outcome::kOk;
   ReasonCode reason = ReasonCode::kNone;
   // kAnswer: one line for `.err`, no newline, saying what to do next; VM bytes only as Excerpt.
-  // kRemove, kDuplicate: a line for the daemon's log (escaped likewise).
+  // kRemove, kLeave, kDuplicate: a line for the daemon's log (escaped likewise).
   std::string err;
   AcceptedRequest request;  // kAccept only
 

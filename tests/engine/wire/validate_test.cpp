@@ -122,8 +122,13 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"Step1InjectionShapedNameIsRemovedUnanswered",
             [](Request& r) { r.cid = "x'$(touch X)'y"; }, 1, Verdict::kRemove, Outcome::kOk,
             ReasonCode::kNone},
-        Row{"Step1AuthFileNameIsNotARequest", [](Request& r) { r.cid += ".auth"; }, 1,
-            Verdict::kRemove, Outcome::kOk, ReasonCode::kNone},
+        Row{"Step1AuthFileNameIsLeftAlone", [](Request& r) { r.cid += ".auth"; }, 1,
+            Verdict::kLeave, Outcome::kOk, ReasonCode::kNone},
+        Row{"Step1ReferenceCmdCopyIsLeftAlone",
+            [](Request& r) { r.cid = CidV1(kNow) + ".cmd"; }, 1, Verdict::kLeave, Outcome::kOk,
+            ReasonCode::kNone},
+        Row{"Step1DotDotIsRemoved", [](Request& r) { r.cid = ".."; }, 1, Verdict::kRemove,
+            Outcome::kOk, ReasonCode::kNone},
         Row{"Step2CidInTheJournalIsNeverAnswered", [](Request& r) { r.journal.seen = true; }, 2,
             Verdict::kDuplicate, Outcome::kOk, ReasonCode::kNone},
         Row{"Step3BodyWithoutAuthIsNoToken", [](Request& r) { r.kind = RecordKind::kNoToken; }, 3,
@@ -345,6 +350,12 @@ TEST(ValidationOrder, StaleAndFullJournalIsStale) {
   r.SignV2("60");
   r.journal.rows = r.journal.cap;
   EXPECT_EQ(ValidateRequest(r.Input()).reason, ReasonCode::kStale);
+}
+
+TEST(ValidateRequest, ReportedSizeOverTheLimitIsTooLargeEvenWithBytes) {
+  Request r;
+  r.reported_size = limits::kMaxBodyBytes + 1;
+  EXPECT_EQ(ValidateRequest(r.Input()).reason, ReasonCode::kTooLarge);
 }
 
 TEST(ValidationOrder, TooLargeIsJudgedBeforePingOrBinary) {
