@@ -1,8 +1,11 @@
 #include "daemon/key_commands.h"
 
+#include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -35,6 +38,53 @@ int ReportVmName(std::string_view vm, std::ostream& err) {
       << " bytes; want ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$): check the VM name in qvm-ls\n";
   return kDom0ExitUsage;
 }
+
+// A key typed or pasted at a terminal is a secret: like a password prompt, it is not echoed
+// (no shoulder-surfing, nothing in the scrollback). The terminal's settings are put back when
+// the read ends, and also when a signal ends the process during it (Ctrl-C, a hangup): a shell
+// left without echo is the one thing worse than an echoed key. One at a time per process.
+class TerminalEchoOff {
+ public:
+  explicit TerminalEchoOff(int fd) : fd_(fd) {
+    if (::tcgetattr(fd, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_fd_ = fd;
+    active_saved_ = saved_;
+    struct sigaction sa {};
+    sa.sa_handler = &TerminalEchoOff::RestoreAndReraise;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+    on_ = ::tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+  }
+  ~TerminalEchoOff() {
+    if (on_) ::tcsetattr(fd_, TCSANOW, &saved_);
+    if (active_fd_ >= 0) {
+      for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+      active_fd_ = -1;
+    }
+  }
+  TerminalEchoOff(const TerminalEchoOff&) = delete;
+  TerminalEchoOff& operator=(const TerminalEchoOff&) = delete;
+
+ private:
+  static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+  // Async-signal-safe: tcsetattr, signal and raise only.
+  static void RestoreAndReraise(int sig) {
+    if (active_fd_ >= 0) ::tcsetattr(active_fd_, TCSANOW, &active_saved_);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
+
+  static inline volatile sig_atomic_t active_fd_ = -1;
+  static inline termios active_saved_{};
+
+  const int fd_;
+  termios saved_{};
+  std::array<struct sigaction, kSignals.size()> old_{};
+  bool on_ = false;
+};
 
 std::string_view ProblemName(KeyProblem problem) {
   switch (problem) {
@@ -87,11 +137,17 @@ int AuthorizeCommand(const std::string& key_dir, std::string_view vm,
   std::string text;
   if (!key_arg || *key_arg == "-") {
     const bool terminal = ::isatty(in_fd) == 1;
+    std::optional<TerminalEchoOff> echo_off;
     if (terminal) {
+      echo_off.emplace(in_fd);
       err << "Paste the key of " << vm << " (64 hex digits, ~/.qvm-remote/auth.key in " << vm
-          << ") and press Enter: " << std::flush;
+          << "; it is not shown) and press Enter: " << std::flush;
     }
     auto read = ReadKeyInput(in_fd, terminal);
+    if (terminal) {
+      echo_off.reset();
+      err << "\n";  // the Enter the terminal did not echo
+    }
     if (!read) {
       err << kProgram << "cannot authorize " << vm << ": " << read.error().message
           << "; pull the key from the VM: " << PullForm(vm) << "\n";

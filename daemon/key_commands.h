@@ -41,7 +41,8 @@ inline constexpr std::size_t kMaxKeyInputBytes = 4096;
 Result<std::string> ReadKeyInput(int fd, bool one_line);
 
 // `authorize VM [KEY|-]`. `key_arg` is the KEY word: std::nullopt or "-" reads the key from
-// `in_fd` (with a prompt on `err` when `in_fd` is a terminal); any other word is the key itself,
+// `in_fd` (when `in_fd` is a terminal: one line, after a prompt on `err`, with the terminal's echo
+// off until the line is read or a signal ends the process); any other word is the key itself,
 // accepted with a warning on `err` (a command line is visible to every process and lands in
 // sudo's log). Prints `authorized VM (fingerprint F)`.
 int AuthorizeCommand(const std::string& key_dir, std::string_view vm,

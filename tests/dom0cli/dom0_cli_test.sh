@@ -124,6 +124,38 @@ set -e
 expect_rc 0 "authorize from a pipe without a newline, no KEY word"
 [[ $(cat "$KD/work.key") == "$K1" ]] || fail "pipe without newline stored the key"
 
+# At a terminal: a prompt, the key not echoed, the terminal's echo back on afterwards. The key is
+# written only once the prompt is seen, so echo is already off: no timing involved.
+/usr/bin/python3 - "$BIN" "$R" "$K2" <<'PYEOF' || fail "authorize at a terminal"
+import os, pty, sys, termios
+binary, root, key = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(binary, [binary, "authorize", "atty", "--root", root])
+def read_until(marker):
+    out = b""
+    while marker not in out:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+prompt = read_until(b"press Enter: ")
+assert b"Paste the key of atty" in prompt, prompt
+assert not termios.tcgetattr(fd)[3] & termios.ECHO, "echo is off while the key is read"
+os.write(fd, key.encode() + b"\n")
+rest = read_until(b"\x00never")
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, (status, rest)
+assert key[:16].encode() not in prompt + rest, "the key was echoed: %r" % rest
+assert b"authorized atty (fingerprint " in rest, rest
+PYEOF
+[[ $(cat "$KD/atty.key" 2>/dev/null) == "$K2" ]] || fail "the key typed at a terminal is stored"
+rm -f "$KD/atty.key"
+
 # --- authorize from the argument: works, warns -----------------------------------------------
 run -- authorize --root "$R" upper "$K3"
 expect_rc 0 "authorize with the key as an argument"
