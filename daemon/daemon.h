@@ -19,12 +19,12 @@ struct DaemonOptions {
   std::vector<std::string> policy_dirs;  // --policy-dir (repeatable); empty = the defaults
   std::string grants_dir;                // --grants-dir; "" = <root>/run/qvm-remote/grants
   TransportChoice transport = TransportChoice::kPoll;  // --transport
-  std::string local_dir;                 // --local-dir (the local transport's VM homes)
-  std::size_t workers = 8;               // --workers
-  std::vector<std::string> vms;          // --vm (repeatable); empty = remote.conf's
-  bool once = false;                     // --once: one sweep, wait, deliver, exit
-  bool dry_run = false;                  // --dry-run
-  std::size_t journal_cap = limits::kJournalCapV2;     // --journal-cap
+  std::string local_dir;                            // --local-dir (the local transport's VM homes)
+  std::size_t workers = 8;                          // --workers
+  std::vector<std::string> vms;                     // --vm (repeatable); empty = remote.conf's
+  bool once = false;                                // --once: one sweep, wait, deliver, exit
+  bool dry_run = false;                             // --dry-run
+  std::size_t journal_cap = limits::kJournalCapV2;  // --journal-cap
   std::size_t journal_cap_v1 = limits::kJournalCapV1;  // --journal-cap-v1
   bool log_to_stdout = true;
 };

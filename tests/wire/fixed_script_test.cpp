@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -118,10 +119,20 @@ std::vector<std::string> Cids(const std::vector<FetchRecord>& records) {
 TEST(FixedScriptText, IsOneLineWithoutSingleQuotesOrCat) {
   std::string_view script = qvmr::FixedScript();
   EXPECT_EQ(script.find('\n'), std::string_view::npos);
+  // Far below qrexec's 65535-byte command limit (VMShell sends it as data anyway).
+  EXPECT_LT(script.size(), 16384u);
   EXPECT_EQ(script.find('\''), std::string_view::npos);
   EXPECT_EQ(script.find("cat "), std::string_view::npos);
-  EXPECT_EQ(script.find("head -c \"$x2\" \"$y.a\""), script.find("head -c \"$x2\""))
-      << "head -c only ever reads files, never stdin";
+  // `head -c` only ever reads a named file (busybox's over-reads a pipe): every use has a size
+  // and a file, two quoted words before the end of its command.
+  int uses = 0;
+  for (std::size_t at = script.find("head -c "); at != std::string_view::npos;
+       at = script.find("head -c ", at + 1)) {
+    std::string_view command = script.substr(at, script.find_first_of(";}", at) - at);
+    EXPECT_EQ(std::count(command.begin(), command.end(), '"'), 4) << command;
+    ++uses;
+  }
+  EXPECT_GT(uses, 0);
 }
 
 TEST(ScriptParams, FormatsTheFirstLineAndRefusesOutOfRange) {
@@ -185,10 +196,78 @@ TEST_P(FixedScript, HostileNamesAreRemovedCountedAndNeverFollowed) {
   EXPECT_FALSE(fs::exists(p / "X"));
 }
 
+// The script's cid test (sh `case` patterns) agrees with ClassifyCid on every tricky name: an
+// old lone body is claimed as no-token iff ClassifyCid accepts its name, else removed.
+TEST_P(FixedScript, ClassifiesNamesExactlyAsClassifyCid) {
+  const std::vector<std::string> names = {Cid(1),
+                                          Cid(2, 8),
+                                          "ping-1-2",
+                                          "ping-" + std::string(20, '9') + "-1",
+                                          "ping-" + std::string(21, '9') + "-1",
+                                          "ping--2",
+                                          "ping-1-",
+                                          "ping-1-2-3",
+                                          "ping-a-2",
+                                          "20261130-120000--1-aaaaaaaaaaaaaaaa",
+                                          "20261130-120000-12345678901-aaaaaaaa",
+                                          "20261130-120000-1234567890-aaaaaaaa",
+                                          "20261130-120000-1-" + std::string(17, 'a'),
+                                          "20261130-120000-1-" + std::string(15, 'a'),
+                                          "20261130-120000-1-" + std::string(9, 'a'),
+                                          "20261130-120000-1-AAAAAAAA",
+                                          "20261130-120000-1-aaaaaaag",
+                                          "20261130-120000-1-aaaa-aaa",
+                                          "2026113-120000-1-aaaaaaaa",
+                                          "20261130-12000-1-aaaaaaaa",
+                                          "20261130_120000-1-aaaaaaaa",
+                                          "20261130-120000-x-aaaaaaaa",
+                                          "20261130-120000-1-aaaaaaaa-",
+                                          Cid(3) + ".aut",
+                                          Cid(3) + ".auth.auth",
+                                          "ping-1-2.auth.x"};
+  std::vector<std::string> valid;
+  for (const std::string& n : names) {
+    WriteFile(q_ / "pending" / n, "x");
+    Age(q_ / "pending" / n, 60);
+    if (ClassifyCid(n) != CidShape::kInvalid) valid.push_back(n);
+  }
+  std::sort(valid.begin(), valid.end());
+  Fetched f = Fetch(Params(ScriptOp::kFetch, 100));
+  ASSERT_TRUE(f.finish.ok());
+  EXPECT_EQ(Cids(f.records), valid);
+  EXPECT_EQ(f.trailer.removed, names.size() - valid.size());
+  EXPECT_TRUE(fs::is_empty(q_ / "pending"));
+}
+
 TEST_P(FixedScript, AtMostMaxScanNamesAreLookedAtPerPass) {
   for (int i = 0; i < 20; ++i) WriteFile(q_ / "pending" / ("junk" + std::to_string(i)), "x");
   Fetched f = Fetch(Params(ScriptOp::kFetch, 1, 5000, 0, 5));
   EXPECT_EQ(f.trailer.removed, 5u);
+}
+
+// A hostile VM with 100,000 names in pending/ gets one bounded pass, and its request (sorting
+// after the junk) waits for a later call instead of making this one unbounded.
+TEST(FixedScriptHostileVolume, OneHundredThousandNamesCostOneBoundedPass) {
+  char tmpl[] = "/tmp/qvmr-script-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  fs::path root = tmpl;
+  fs::path pending = root / "home" / ".qvm-remote" / "queue" / "pending";
+  fs::create_directories(pending);
+  for (int i = 0; i < 100000; ++i) {
+    int fd = open((pending / ("junk" + std::to_string(i))).c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  testing::ShellMode dash = testing::AllShellModes()[1];
+  testing::ScriptRun run =
+      testing::RunFixedScript(dash, (root / "home").string(), root.string(),
+                              ScriptParamsLine({ScriptOp::kFetch, 4, 5000, 0, 1000}).value(), "");
+  EXPECT_FALSE(run.timed_out);
+  FetchBatchReader reader;
+  ASSERT_TRUE(reader.Feed(run.out).ok());
+  ASSERT_TRUE(reader.Finish().ok()) << run.out;
+  EXPECT_EQ(reader.trailer().removed, 1000u);
+  fs::remove_all(root);
 }
 
 TEST_P(FixedScript, JudgesV1ReadinessAndLoneBodiesInTheVm) {
@@ -291,7 +370,7 @@ TEST_P(FixedScript, DeliverWritesExactBytesPlacesExitLastAndAcknowledges) {
   batch += FormatResult(Cid(3), "must not appear", "x", "y", "0").value();
   batch += RemovalLine(QueueDir::kPending, Cid(8)).value();
   batch += RemovalLine(QueueDir::kRunning, Cid(9) + ".auth").value();
-  batch += AuditLine("2026-11-30 vm ran 'echo $(x)' \\ ok").value();
+  batch += AuditLine("  2026-11-30 vm ran 'echo $(x)' \\ ok").value();
   batch += DeliveryEndLine();
 
   testing::ScriptRun run = Run(Params(ScriptOp::kDeliver, 0) + batch);
@@ -321,7 +400,7 @@ TEST_P(FixedScript, DeliverWritesExactBytesPlacesExitLastAndAcknowledges) {
   EXPECT_FALSE(fs::exists(q_ / "pending" / Cid(8)));
   EXPECT_FALSE(fs::exists(q_ / "running" / (Cid(9) + ".auth")));
   EXPECT_EQ(ReadFile(home_ / ".qvm-remote" / "audit.log"),
-            "earlier\n2026-11-30 vm ran 'echo $(x)' \\ ok\n");
+            "earlier\n  2026-11-30 vm ran 'echo $(x)' \\ ok\n");
   EXPECT_TRUE(fs::is_empty(q_ / "tmp"));
 }
 
@@ -337,6 +416,23 @@ TEST_P(FixedScript, DeliverNeverWritesThroughASymlinkedResultsDirectory) {
   ASSERT_FALSE(reader.Finish().ok());
   EXPECT_EQ(reader.script_error(), "symlinked-queue");
   EXPECT_TRUE(fs::is_empty(root_ / "elsewhere"));
+}
+
+TEST_P(FixedScript, DeliverReplacesSymlinksInResultsInsteadOfWritingThroughThem) {
+  fs::create_symlink(root_ / "canary", q_ / "results" / (Cid(1) + ".out"));
+  fs::create_symlink(root_ / "canary", q_ / "tmp" / ".qvmr-deliver.err");
+  fs::create_directories(q_ / "results" / (Cid(1) + ".meta") / "inside");
+  std::string batch = DeliveryBeginLine() + FormatResult(Cid(1), "out", "err", "m", "0").value() +
+                      DeliveryEndLine();
+  testing::ScriptRun run = Run(Params(ScriptOp::kDeliver, 0) + batch);
+  AckReader reader;
+  ASSERT_TRUE(reader.Feed(run.out).ok());
+  ASSERT_TRUE(reader.Finish().ok()) << run.out;
+  EXPECT_EQ(ReadFile(root_ / "canary"), "canary");
+  EXPECT_FALSE(fs::is_symlink(q_ / "results" / (Cid(1) + ".out")));
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".out")), "out");
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".err")), "err");
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".meta")), "m");
 }
 
 TEST_P(FixedScript, ACutShortDeliveryKeepsEarlierAcksAndPlacesNoPartialExit) {
