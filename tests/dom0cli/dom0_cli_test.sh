@@ -262,6 +262,17 @@ expect_rc 1 "authorize into a world-writable key directory"
 expect_err_one_line "untrusted key directory"
 chmod 0700 "$KD"
 
+# --- run mode on a simulated dom0 ----------------------------------------------------------------
+# One sweep of an empty simulated dom0 with the VM named on the command line: it starts, says
+# nothing will run (no keys), and exits 0 under the daemon's own --root state.
+S=$T/sim
+mkdir -m 0755 "$S" "$S/dom0" "$S/vms" "$S/vms/work"
+run -- --root "$S/dom0" --transport local --local-dir "$S/vms" --once --vm work
+expect_rc 0 "--once on an empty simulated dom0"
+[[ -e $S/dom0/var/lib/qvm-remote/journal.db ]] || fail "--once kept its state under --root"
+run -- --root "$S/dom0/" --transport local --local-dir "$S/vms" --once --dry-run --vm work --workers 1
+expect_rc 0 "--once --dry-run, --root with a trailing slash"
+
 if ((FAILS > 0)); then
   echo "$FAILS failure(s)" >&2
   exit 1
