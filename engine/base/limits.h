@@ -29,6 +29,9 @@ inline constexpr std::size_t kJournalCapV2 = 20000;
 inline constexpr std::size_t kJournalCapV1 = 50000;
 // CONTRACT: each frame header line, so a script's `read` and dom0's reader stay small.
 inline constexpr std::size_t kMaxFrameHeaderBytes = 128;
+// A `.meta` file the client reads: a dozen short lines; the engine's message in `reason` quotes
+// VM text only as a bounded excerpt, so 64 KiB is far above any real one.
+inline constexpr std::size_t kMaxMetaBytes = 65536;
 // A VM name (Qubes: ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$).
 inline constexpr std::size_t kMaxVmNameBytes = 31;
 // CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.

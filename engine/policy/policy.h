@@ -98,6 +98,9 @@ struct Policy {
   std::vector<PolicyTest> tests;
 
   std::vector<std::string> files;  // loaded, in order
+  // SHA-256 hex over the loaded files in load order (PolicyRevision, policy_loader.h): names the
+  // policy state a decision was made with, in `.meta policy=`, the audit line and STATUS=.
+  std::string revision;
   std::vector<Diagnostic> warnings;
 
   // Class rules by program, in the order of `rules` (the decision's index).
