@@ -163,8 +163,6 @@ int Main(int argc, char** argv) {
   const Paths paths = Paths::ForHome(home);
   const std::vector<std::string> sub(inv->rest.empty() ? inv->rest.begin() : inv->rest.begin() + 1,
                                      inv->rest.end());
-  // Ctrl-C is read by the waiter from here on, so a request is never left half-written.
-  BlockSigint();
   const CommandOptions options{inv->timeout_seconds, inv->quiet, inv->verbose, inv->json};
   switch (VerbOf(*inv)) {
     case Verb::kHelp:

@@ -65,6 +65,9 @@ int RunCommand(const Paths& paths, const CommandOptions& options, const std::str
   auto cid = NewCid();
   if (!cid) return Fail(options, kExitFailure, cid.error().message);
 
+  // Ctrl-C is read by the waiter from here on, so a request is never left half-written. Not
+  // earlier: a Ctrl-C while a script is still being read from a pipe must not send what was read.
+  BlockSigint();
   Request request{*cid, options.timeout_seconds, false, body};
   if (auto s = Submit(paths, *key, request); !s) {
     return Fail(options, kExitFailure, s.error().message);
@@ -137,6 +140,7 @@ PingResult Ping(const Paths& paths, std::int64_t budget_ms, std::string* detail)
   if (!EnsureQueueDirs(paths)) return PingResult::kNotResponding;
   auto cid = NewCid();
   if (!cid) return PingResult::kNotResponding;
+  BlockSigint();
   Request request{*cid, static_cast<std::uint32_t>((budget_ms + 999) / 1000), true, ""};
   if (!Submit(paths, *key, request)) return PingResult::kNotResponding;
   WaitBudget budget{budget_ms, budget_ms, budget_ms, false, 0};

@@ -21,14 +21,14 @@ struct CommandOptions {
 // Sends `body` as a command and returns the status to exit with: the remote status (signal N →
 // 128+N), 124, 126, 130, or 255 (CONTRACT.md). Prints the answer's `.out` on stdout and `.err` on
 // stderr (or the `--json` object), and one line naming what to do next on every failure.
-// An empty or over-1-MiB body is refused before anything is written (255).
-// REQUIRES: BlockSigint() was called.
+// An empty or over-1-MiB body is refused before anything is written (255). Blocks SIGINT just
+// before it submits (the waiter reads Ctrl-C from then on).
 int RunCommand(const Paths& paths, const CommandOptions& options, const std::string& body);
 
 enum class PingResult { kResponding, kNotResponding, kRefused, kNoKey };
 // A v2 ping (kind=ping, empty body), waited for at most `budget_ms`; withdrawn if unanswered and
 // unclaimed. Prints nothing. `detail` gets dom0's `.err` line when it refused (kRefused).
-// REQUIRES: BlockSigint() was called.
+// Blocks SIGINT before it submits.
 PingResult Ping(const Paths& paths, std::int64_t budget_ms, std::string* detail);
 
 // `qvm-remote ping`: 0 responding ("qvm-remote-dom0 is responding."), 1 otherwise, with the

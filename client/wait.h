@@ -17,8 +17,8 @@
 
 namespace qvmr::client {
 
-// Blocks SIGINT for the process before a request is submitted, so Ctrl-C is read by WaitFor
-// (and a request is never left half-written by a signal). Call once, early, in the main thread.
+// Blocks SIGINT for the process just before a request is submitted, so Ctrl-C is read by WaitFor
+// (and a request is never left half-written by a signal). Main thread; idempotent.
 void BlockSigint();
 
 // The +15 s CONTRACT.md gives dom0 beyond the timeout. Builds configured with
