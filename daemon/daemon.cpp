@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
 #include "daemon/remote_conf.h"
+#include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
 #include "engine/policy/policy_loader.h"
 
@@ -95,6 +97,7 @@ int RunDaemon(const DaemonOptions& options) {
     text_log.Info("no keys configured in " + paths.key_dir + ": nothing will run");
   }
 
+  std::unique_ptr<VmStateOracle> states;  // poll: only Running VMs get a call
   std::unique_ptr<Transport> transport;
   switch (options.transport) {
     case TransportChoice::kLocal:

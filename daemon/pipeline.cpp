@@ -70,7 +70,7 @@ std::size_t RequestPipeline::InFlight(const std::string& vm) const {
 }
 
 void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
-                         std::string_view reason, const std::string& err_line) {
+                                std::string_view reason, const std::string& err_line) {
   answers_.Put(
       vm, MakeAnswer(cid, outcome, reason, err_line, BaseMeta(d_.policy->Get(), d_.env->NowMs())));
 }
@@ -141,6 +141,8 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
     switch (v.verdict) {
       case Verdict::kRemove:
         d_.log->Write(LogCategory::kReject, {.vm = vm}, v.err);
+        break;
+      case Verdict::kLeave:  // an .auth or the reference's .cmd: not a request, never removed
         break;
       case Verdict::kDuplicate:
         d_.log->Write(LogCategory::kReplay, {.vm = vm, .id = record.cid});
@@ -354,8 +356,8 @@ void RequestPipeline::Decide(const Work& w) {
 }
 
 void RequestPipeline::Finish(const Work& w, Answer answer, const std::string& outcome, int status,
-                      std::uint64_t out_bytes, std::uint64_t err_bytes,
-                      const std::string& truncated, TimeMs started_ms) {
+                             std::uint64_t out_bytes, std::uint64_t err_bytes,
+                             const std::string& truncated, TimeMs started_ms) {
   (void)started_ms;
   FinishedInfo info;
   info.status = status;
