@@ -153,24 +153,28 @@ Decision Evaluate(const Policy& policy, const GrantSet& grants, const DecisionRe
   d.timeout_seconds = policy.TimeoutSeconds(request.vm);
   d.max_output_bytes = policy.MaxOutputBytes(request.vm);
 
-  auto blocked = [&](const BlockedPattern& b, std::size_t offset) {
+  // True (and `d` a deny) if a blocked pattern matches `text`, or if the search failed: the one
+  // check of every level must not read an RE2 failure as "not blocked".
+  auto blocked = [&](std::string_view text, std::size_t offset) {
+    auto match = policy.blocklist.FirstMatch(text);
+    if (!match) {
+      Deny(d, match.error().code, match.error().message, offset);
+      return true;
+    }
+    if (*match == nullptr) return false;
+    const BlockedPattern& b = **match;
     d.rule = b.pos.FileLine();
     Deny(d, "blocked", "blocked: " + b.reason + " (pattern at " + b.pos.FileLine() + ")", offset);
+    return true;
   };
-  if (const BlockedPattern* b = policy.blocklist.FirstMatch(request.text)) {
-    blocked(*b, 0);
-    return d;
-  }
+  if (blocked(request.text, 0)) return d;
   ShellResult shell = AnalyzeShell(request.text);
   std::vector<std::string> normalized_commands;  // plan order; reused for rules and verdicts
   if (shell.ok) {
     for (const Pipeline& p : shell.plan.pipelines) {
       for (const SimpleCommand& cmd : p.stages) {
         normalized_commands.push_back(NormalizedCommand(cmd));
-        if (const BlockedPattern* b = policy.blocklist.FirstMatch(normalized_commands.back())) {
-          blocked(*b, cmd.offset);
-          return d;
-        }
+        if (blocked(normalized_commands.back(), cmd.offset)) return d;
       }
     }
   }

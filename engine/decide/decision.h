@@ -62,7 +62,9 @@ struct Decision {
 };
 
 // Stable deny codes beyond the shell's (engine/shell.h) and the argv reader's
-// (engine/option_table.h): blocked, level-deny, no-rule, filter-position, bad-vm.
+// (engine/option_table.h): blocked, limit (the blocked search could not finish: RE2 out of
+// memory), level-deny, no-rule, no-targets (`<vm>` in a manage or own allow rule, for a VM
+// without `targets`), filter-position, bad-vm.
 Decision Evaluate(const Policy& policy, const GrantSet& grants, const DecisionRequest& request,
                   TimeMs now);
 

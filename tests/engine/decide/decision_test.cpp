@@ -261,3 +261,35 @@ TEST_F(DecisionTest, MessagesQuoteVmTextBoundedOnOneLine) {
 
 }  // namespace
 }  // namespace qvmr
+
+namespace qvmr {
+namespace {
+
+bool OutOfMemorySearch(const RE2::Set&, std::string_view, std::vector<int>* hits,
+                       RE2::Set::ErrorInfo* error) {
+  hits->clear();
+  error->kind = RE2::Set::kOutOfMemory;
+  return false;
+}
+
+// `blocked` is the one check of every level: an RE2 search that could not finish denies with
+// `limit` — at full (where nothing else checks the text) and below it — and never reads as a miss.
+TEST_F(DecisionTest, ABlockedSearchRe2CouldNotFinishDeniesAtEveryLevel) {
+  BlocklistOptions options;
+  options.search = &OutOfMemorySearch;
+  auto failing = Blocklist::Compile(policy.blocklist.patterns(), options);
+  ASSERT_TRUE(failing.ok());
+  policy.blocklist = std::move(*failing);
+  for (const char* vm : {"root-ish", "reader", "manager"}) {
+    Decision d = Eval(vm, "qvm-ls");
+    EXPECT_FALSE(d.allow) << vm;
+    EXPECT_EQ(d.reason_code, "limit") << vm;
+    EXPECT_EQ(d.executor, ExecutorKind::kNone) << vm;
+    EXPECT_THAT(d.message, HasSubstr("RE2 ran out of memory")) << vm;
+  }
+  grants.by_vm["agent"] = *MakeGrant(policy, "agent", 60, std::nullopt, now, "admin");
+  EXPECT_EQ(Eval("agent", "qvm-start sandbox-1").reason_code, "limit");
+}
+
+}  // namespace
+}  // namespace qvmr

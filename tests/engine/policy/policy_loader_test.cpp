@@ -101,7 +101,7 @@ TEST_F(LoaderTest, ListsAppendAcrossFiles) {
   EXPECT_EQ(*p->vms.at("work").targets, (std::vector<std::string>{"a1", "a2"}));
   EXPECT_EQ(p->vms.at("work").allow.size(), 2u);
   EXPECT_EQ(p->blocklist.patterns().size(), 2u);
-  EXPECT_NE(p->blocklist.FirstMatch("y"), nullptr);
+  EXPECT_NE(*p->blocklist.FirstMatch("y"), nullptr);
 }
 
 TEST_F(LoaderTest, EtcFileMasksSameNamedShippedFile) {
