@@ -3,8 +3,9 @@
 //
 // Order of checks (docs/policy-reference.md "Decisions"): effective level (base level raised by
 // an unexpired grant, capped by max_dev_mode); `blocked` over the raw text and each simple
-// command's normalized form (every level, dev-mode included); `deny` level; `full` → shell
-// executor; below `full` → shell analysis, then a rule for every simple command.
+// command's normalized form (every level, dev-mode included; a search RE2 cannot finish denies);
+// `deny` level; `full` → shell executor; below `full` → shell analysis, then a rule for every
+// simple command.
 //
 // Cost: one shell analysis pass, one RE2 set pass per simple command, and for each simple command
 // one argv reading plus a scan of the rules for its program only. No allocation proportional to
