@@ -36,6 +36,33 @@ std::string Quote(std::string_view line) {
   return "'" + Excerpt(line, 60) + "'";
 }
 
+// What every VM-written stream shares: its version marker first (or an `error <code>` instead),
+// and `error <code>` in place of its end marker. Returns true when `line` was one of those and
+// has been taken; an Error for a malformed one; false for the stream's own lines.
+Result<bool> TakeCommonLine(std::string_view line, const std::vector<std::string_view>& f,
+                            std::string_view marker, bool& version_seen,
+                            std::optional<std::string>& script_error) {
+  if (!version_seen) {
+    if (line == marker) {
+      version_seen = true;
+      return true;
+    }
+    if (f.empty() || f[0] != "error") {
+      return MakeError("frame-version",
+                       "expected '" + std::string(marker) + "', got " + Quote(line));
+    }
+  }
+  if (f.empty()) return MakeError("frame-header", "malformed header line " + Quote(line));
+  if (f[0] == "error") {
+    if (f.size() != 2 || !frame_syntax::IsScriptErrorCode(f[1])) {
+      return MakeError("frame-header", "malformed error marker " + Quote(line));
+    }
+    script_error = std::string(f[1]);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // ---- FetchBatchReader -------------------------------------------------------------------------
@@ -86,24 +113,9 @@ Status FetchBatchReader::Feed(std::string_view bytes) {
 
 Status FetchBatchReader::OnLine(std::string_view line) {
   std::vector<std::string_view> f = frame_syntax::SplitFields(line);
-  if (!version_seen_) {
-    if (line == kFetchMarker) {
-      version_seen_ = true;
-      return Ok{};
-    }
-    if (f.empty() || f[0] != "error") {
-      return Fail("frame-version",
-                  "expected '" + std::string(kFetchMarker) + "', got " + Quote(line));
-    }
-  }
-  if (f.empty()) return Fail("frame-header", "malformed header line " + Quote(line));
-  if (f[0] == "error") {
-    if (f.size() != 2 || !frame_syntax::IsScriptErrorCode(f[1])) {
-      return Fail("frame-header", "malformed error marker " + Quote(line));
-    }
-    script_error_ = std::string(f[1]);
-    return Ok{};
-  }
+  auto common = TakeCommonLine(line, f, kFetchMarker, version_seen_, script_error_);
+  if (!common) return Fail(common.error().code, common.error().message);
+  if (*common) return Ok{};
   if (f[0] == "end") {
     if (f.size() != 3 || !frame_syntax::ParseDecimal(f[1], &trailer_.removed) ||
         !frame_syntax::ParseDecimal(f[2], &trailer_.waiting)) {
@@ -200,24 +212,9 @@ Status AckReader::Feed(std::string_view bytes) {
 
 Status AckReader::OnLine(std::string_view line) {
   std::vector<std::string_view> f = frame_syntax::SplitFields(line);
-  if (!version_seen_) {
-    if (line == kAckMarker) {
-      version_seen_ = true;
-      return Ok{};
-    }
-    if (f.empty() || f[0] != "error") {
-      return Fail("frame-version",
-                  "expected '" + std::string(kAckMarker) + "', got " + Quote(line));
-    }
-  }
-  if (f.empty()) return Fail("frame-header", "malformed header line " + Quote(line));
-  if (f[0] == "error") {
-    if (f.size() != 2 || !frame_syntax::IsScriptErrorCode(f[1])) {
-      return Fail("frame-header", "malformed error marker " + Quote(line));
-    }
-    script_error_ = std::string(f[1]);
-    return Ok{};
-  }
+  auto common = TakeCommonLine(line, f, kAckMarker, version_seen_, script_error_);
+  if (!common) return Fail(common.error().code, common.error().message);
+  if (*common) return Ok{};
   if (f[0] == "end") {
     if (f.size() != 1) return Fail("frame-header", "malformed end marker " + Quote(line));
     end_seen_ = true;
