@@ -1,0 +1,80 @@
+// Executors run what a Decision allowed, exactly: the argv executor runs the engine's Plan with
+// pipes and `&&`/`||`/`;` done by the daemon itself (no shell ever re-reads the text); the shell
+// executor (`full` only) comes later as executor_shell.cpp.
+//
+// What every run guarantees (CONTRACT.md "Execution"): children made only through Processes
+// (their set-up is there), an environment that is exactly ChildEnvironment(), output streamed to
+// the request's spool under the policy's cap, and a deadline on the monotonic clock counted from
+// claim time: at the deadline SIGTERM to the command's KillTree, kGraceMs later SIGKILL, partial
+// output kept and `.err` ending with the reason.
+//
+// Thread safety: Run may be called by several worker threads at once (each with its own request
+// and spool). Limits: a deadline and a cut output are outcomes, not failures of Run.
+#ifndef QVMR_DAEMON_EXECUTOR_H_
+#define QVMR_DAEMON_EXECUTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/exec_path.h"
+#include "daemon/processes.h"
+#include "daemon/spool.h"
+#include "engine/base/codes.h"
+#include "engine/base/env.h"
+#include "engine/decide/decision.h"
+
+namespace qvmr {
+
+// CONTRACT: SIGTERM at the deadline, SIGKILL this long after.
+inline constexpr MonotonicMs kGraceMs = 2000;
+
+struct ExecRequest {
+  std::string vm;            // validated VM name (for notes and logs only)
+  std::string cid;           // validated cid
+  MonotonicMs deadline = 0;  // claim time + min(timeout, policy cap), on the monotonic clock
+  std::int64_t timeout_seconds = 0;     // that min(...), for the deadline's `.err` line
+  const ExecPath* exec_path = nullptr;  // where programs are found; REQUIRES non-null, outlives Run
+};
+
+struct ExecResult {
+  // kOk: the command ran (whatever its status, including 126/127 of a failed lookup);
+  // kTimeout: killed at the deadline (status 124); kError: dom0 could not run it (a spawn or
+  // spool failure; status 255; whatever ran was killed, partial output kept).
+  Outcome outcome = Outcome::kError;
+  int status = 255;                // `.exit`: 0–255, -N for death by signal N, 124 / 255 as above
+  std::uint64_t stdout_bytes = 0;  // bytes the command wrote (kept or not)
+  std::uint64_t stderr_bytes = 0;
+  std::string truncation;  // "", "stdout", "stderr", "stdout,stderr", "spool-full"
+  TimeMs started_ms = 0;   // wall clock, for `.meta` and the audit
+  TimeMs finished_ms = 0;
+  MonotonicMs duration_ms = 0;  // monotonic
+  // qvm-remote's own `.err` lines (already appended to the spool's stderr), e.g. "qvm-remote:
+  // killed at the deadline (30 s)\n"; for logs and tests.
+  std::string notes;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // REQUIRES: decision.allow, and the executor kind this Executor implements. `spool` is the
+  // request's (SpoolDir::Create); Run writes the output and its notes there and Finish()es both
+  // sinks. Always returns a result; nothing the command started is left running on return
+  // (within what a KillTree reaches: see processes.h). Never throws.
+  virtual ExecResult Run(const Decision& decision, const ExecRequest& request,
+                         RequestSpool& spool) = 0;
+};
+
+// The argv executor over `processes` and `env` (wall time for started/finished); both must
+// outlive it. Its children get ChildEnvironment(*request.exec_path).
+std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env);
+
+// CONTRACT: the child environment, exactly: PATH=<exec path> HOME=/root LANG=C.UTF-8 PAGER=cat
+// SYSTEMD_PAGER=cat SYSTEMD_PAGERSECURE=1 SYSTEMD_COLORS=0.
+std::vector<std::string> ChildEnvironment(const ExecPath& exec_path);
+
+}  // namespace qvmr
+
+#endif  // QVMR_DAEMON_EXECUTOR_H_

@@ -1,0 +1,251 @@
+// The POSIX Processes: fork + execve with the child set-up of CONTRACT.md "Execution", pidfds for
+// waiting. Between fork and execve the child runs only async-signal-safe system calls on memory
+// prepared before the fork (argv and envp arrays), because the daemon is multi-threaded and
+// another thread may have held the allocator's lock at the moment of the fork.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "daemon/processes.h"
+
+namespace qvmr {
+namespace {
+
+// <linux/ioprio.h> is not in every libc's headers; the values are the kernel ABI.
+constexpr int kIoprioClassShift = 13;
+constexpr int kIoprioClassBestEffort = 2;
+constexpr int kIoprioWhoProcess = 1;
+constexpr int kChildNice = 10;
+constexpr int kChildIoLevel = 7;
+// Where the child parks its three descriptors before placing them at 0, 1 and 2, so that a
+// source that already is 0, 1 or 2 is not overwritten by an earlier dup2.
+constexpr int kParkingFloor = 10;
+
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Closes (marks close-on-exec) every descriptor above 2 except `keep`, which must survive until
+// execve. close_range(CLOSE_RANGE_CLOEXEC) needs Linux 5.11; older kernels get the loop.
+void CloseFdsAbove2(int keep) {
+  if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return;
+  struct rlimit limit;
+  long max_fd = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    max_fd = static_cast<long>(limit.rlim_cur);
+  }
+  for (long fd = 3; fd < max_fd; ++fd) {
+    if (fd != keep) close(static_cast<int>(fd));
+  }
+}
+
+[[noreturn]] void ReportAndExit(int report_fd, int error_number) {
+  // A short write on a fresh pipe cannot be partial; if it fails the parent sees EOF and a
+  // non-zero status, which it reports as a spawn failure.
+  (void)!write(report_fd, &error_number, sizeof error_number);
+  _exit(127);
+}
+
+// Runs in the child between fork and execve: async-signal-safe calls only.
+[[noreturn]] void ChildSetUpAndExec(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                                    pid_t parent, int report_fd) {
+  // Default dispositions first (the daemon's handlers must never run in the child), then the
+  // empty mask; the parent blocked every signal around fork, so nothing was delivered yet.
+  struct sigaction default_action;
+  std::memset(&default_action, 0, sizeof default_action);
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sigaction(sig, &default_action, nullptr);  // fails harmlessly for glibc-reserved signals
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+
+  // Its own session: no controlling tty, and a process group that one kill reaches.
+  if (setsid() < 0) ReportAndExit(report_fd, errno);
+  // Die with the daemon. The parent may already be gone (then we were re-parented before the
+  // prctl took effect and would never get the signal): check after setting it.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ReportAndExit(report_fd, errno);
+  if (getppid() != parent) _exit(127);
+
+  // Politeness: a remote command yields CPU and disk to dom0's own work. Failures (e.g. a
+  // seccomp filter) are not worth refusing the command for.
+  (void)setpriority(PRIO_PROCESS, 0, kChildNice);
+  (void)syscall(SYS_ioprio_set, kIoprioWhoProcess, 0,
+                (kIoprioClassBestEffort << kIoprioClassShift) | kChildIoLevel);
+  umask(022);
+  if (chdir("/") < 0) ReportAndExit(report_fd, errno);
+
+  const int sources[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  int parked[3];
+  for (int i = 0; i < 3; ++i) {
+    parked[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, kParkingFloor);
+    if (parked[i] < 0) ReportAndExit(report_fd, errno);
+  }
+  for (int i = 0; i < 3; ++i) {
+    // dup2 clears close-on-exec on the new descriptor.
+    if (dup2(parked[i], i) < 0) ReportAndExit(report_fd, errno);
+  }
+  CloseFdsAbove2(report_fd);
+
+  execve(argv[0], argv, envp);
+  ReportAndExit(report_fd, errno);
+}
+
+// NULL-terminated char* arrays over strings that outlive the fork.
+std::vector<char*> CArray(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+ExitState FromSiginfo(const siginfo_t& info) {
+  ExitState state;
+  if (info.si_code == CLD_EXITED) {
+    state.code = info.si_status;
+  } else {
+    state.signaled = true;
+    state.code = info.si_status;
+  }
+  return state;
+}
+
+class PosixProcesses : public Processes {
+ public:
+  MonotonicMs NowMonotonicMs() override {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<MonotonicMs>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  }
+
+  SpawnResult Spawn(const SpawnSpec& spec) override {
+    SpawnResult result;
+    if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/') {
+      result.error_number = EINVAL;
+      return result;
+    }
+    std::vector<char*> argv = CArray(spec.argv);
+    std::vector<char*> envp = CArray(spec.env);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) {
+      result.error_number = errno;
+      return result;
+    }
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(report[0]);
+      ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
+    }
+    const int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    close(report[1]);
+    if (pid < 0) {
+      close(report[0]);
+      result.error_number = fork_errno;
+      return result;
+    }
+
+    int child_errno = 0;
+    ssize_t got;
+    do {
+      got = read(report[0], &child_errno, sizeof child_errno);
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got != 0) {
+      // execve (or the set-up before it) failed; the child has _exit'ed.
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      result.kind = SpawnResult::Kind::kExecFailed;
+      result.error_number = got == static_cast<ssize_t>(sizeof child_errno) ? child_errno : EIO;
+      return result;
+    }
+
+    // The child is ours and not reaped, so its pid cannot have been recycled yet.
+    const int pidfd = PidfdOpen(pid);
+    if (pidfd < 0) {
+      const int pidfd_errno = errno;
+      kill(pid, SIGKILL);
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      result.error_number = pidfd_errno;
+      return result;
+    }
+    result.kind = SpawnResult::Kind::kStarted;
+    result.child = Child{pid, pidfd};
+    return result;
+  }
+
+  std::optional<ExitState> Peek(const Child& child) override {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    if (waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+      return std::nullopt;
+    }
+    if (info.si_pid == 0) return std::nullopt;
+    return FromSiginfo(info);
+  }
+
+  std::optional<ExitState> WaitUntil(const Child& child, MonotonicMs deadline) override {
+    for (;;) {
+      if (auto state = Peek(child)) return state;
+      const MonotonicMs left = deadline - NowMonotonicMs();
+      if (left <= 0) return std::nullopt;
+      struct pollfd p = {child.pidfd, POLLIN, 0};
+      const int timeout = left > INT_MAX ? INT_MAX : static_cast<int>(left);
+      if (poll(&p, 1, timeout) < 0 && errno != EINTR) return std::nullopt;
+    }
+  }
+
+  void Signal(const KillTree& tree, int signal) override {
+    for (pid_t group : tree.process_groups) {
+      if (group > 1) kill(-group, signal);
+    }
+  }
+
+  ExitState Release(Child& child) override {
+    ExitState state;
+    if (child.pidfd < 0) return state;
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    int rc;
+    do {
+      rc = waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) state = FromSiginfo(info);
+    close(child.pidfd);
+    child.pidfd = -1;
+    child.pid = -1;
+    return state;
+  }
+};
+
+}  // namespace
+
+Processes* Processes::Posix() {
+  static Processes* const posix = new PosixProcesses();
+  return posix;
+}
+
+}  // namespace qvmr

@@ -1,0 +1,115 @@
+// The spool: where a running command's stdout and stderr go, streamed to one file each under
+// /var/lib/qvm-remote/spool/<vm>/<cid>.{out,err} (CONTRACT.md "Execution", "Output"), so that
+// dom0's memory never grows with a command's output, whatever the command prints.
+//
+// A SpoolSink keeps the first `cap` bytes of a stream (the policy's max_output_bytes) and counts
+// and discards the rest — the reader keeps draining so the child never blocks on a full pipe —
+// and ends a cut file with the reference's marker "\n[truncated at N bytes]\n". A full disk
+// (ENOSPC, EDQUOT) turns the sink into a counter that writes nowhere: the command goes on and the
+// result says `truncated=spool-full`.
+//
+// Names: only a validated VM name (IsValidVmName) and a validated cid (ClassifyCid != kInvalid)
+// ever become path components, so no other VM byte reaches a path.
+//
+// Thread safety: a SpoolDir is safe for concurrent use (it holds only its path; each request has
+// its own files). A SpoolSink / RequestSpool is used by one thread at a time.
+#ifndef QVMR_DAEMON_SPOOL_H_
+#define QVMR_DAEMON_SPOOL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/result.h"
+
+namespace qvmr {
+
+// "\n[truncated at N bytes]\n": what the reference appends to a cut stream.
+std::string TruncationMarker(std::uint64_t cap);
+
+class SpoolSink {
+ public:
+  // Takes ownership of `fd` (open for writing; closed by the destructor). `cap` is the most bytes
+  // of output the file keeps (0 keeps none: every byte is "truncated").
+  SpoolSink(int fd, std::uint64_t cap);
+  ~SpoolSink();
+  SpoolSink(const SpoolSink&) = delete;
+  SpoolSink& operator=(const SpoolSink&) = delete;
+
+  // Opens (creates or truncates) `path` with mode 0600, refusing a symlink (O_NOFOLLOW). Fails
+  // with code "spool" and a message naming the path and errno text.
+  static Result<std::unique_ptr<SpoolSink>> Open(const std::string& path, std::uint64_t cap);
+
+  // Records `n` bytes of the child's output: keeps them while under the cap, counts them always.
+  // Never fails: a write error is remembered (write_errno) and later bytes are only counted.
+  void Write(const char* data, std::size_t n);
+  // A line of qvm-remote's own (an `.err` reason) written past the cap: the caller bounds it.
+  // Written after the marker if the stream was cut. Ignored after a write error.
+  void AppendNote(std::string_view line);
+  // Ends the stream: writes the marker once if output was cut. Idempotent; AppendNote calls it.
+  void Finish();
+
+  std::uint64_t produced() const { return produced_; }  // bytes the child wrote
+  std::uint64_t kept() const { return kept_; }          // output bytes in the file
+  bool truncated() const { return produced_ > cap_; }
+  // errno of the first failed write (0: none). ENOSPC/EDQUOT: disk full (`spool-full`).
+  int write_errno() const { return write_errno_; }
+  bool disk_full() const;
+
+ private:
+  void WriteAll(const char* data, std::size_t n);
+
+  int fd_;
+  std::uint64_t cap_;
+  std::uint64_t produced_ = 0;
+  std::uint64_t kept_ = 0;
+  int write_errno_ = 0;
+  bool finished_ = false;
+};
+
+// One request's two streams.
+struct RequestSpool {
+  std::string stdout_path;
+  std::string stderr_path;
+  std::unique_ptr<SpoolSink> out;
+  std::unique_ptr<SpoolSink> err;
+
+  // The `.meta` truncated= value: "spool-full" if either stream hit a full disk, else "stdout",
+  // "stderr", "stdout,stderr" or "".
+  std::string Truncation() const;
+};
+
+class SpoolDir {
+ public:
+  // `dir` is the spool directory itself (e.g. ROOT + "/var/lib/qvm-remote/spool").
+  explicit SpoolDir(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+
+  // mkdir -p the spool directory with mode 0700. Fails with code "spool".
+  Status Prepare() const;
+
+  // Creates the request's files (0600, in a 0700 per-VM directory). Fails with code "bad-name"
+  // if vm or cid is not a validated form, "spool" on an I/O error.
+  Result<RequestSpool> Create(std::string_view vm, std::string_view cid, std::uint64_t cap) const;
+
+  // Removes a request's files after delivery (a missing file is success). Fails with "bad-name"
+  // or "spool".
+  Status Remove(std::string_view vm, std::string_view cid) const;
+
+  // Every file left in the spool ("<vm>/<name>", sorted): at start no request is running, so all
+  // of them are orphans of a previous run.
+  Result<std::vector<std::string>> ListOrphans() const;
+  // Removes every orphan file and the emptied per-VM directories. Returns how many files went.
+  Result<std::size_t> RemoveOrphans() const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace qvmr
+
+#endif  // QVMR_DAEMON_SPOOL_H_
