@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/containment.h"
+
 namespace qvmr {
 
 // Milliseconds on CLOCK_MONOTONIC: deadlines are measured on it, so a wall-clock step (NTP, a
@@ -42,6 +44,9 @@ struct SpawnSpec {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // The command's cell (containment.h): the child enters it before exec (a failure to enter is
+  // an exec failure: nothing runs outside its cell). nullptr: no containment.
+  const CellEntry* cell = nullptr;
 };
 
 // How a child exited: exit code 0–255, or killed by a signal.
@@ -66,6 +71,8 @@ struct Child {
 // pipeline is one group per stage). Later: a cgroup or a PID namespace init.
 struct KillTree {
   std::vector<pid_t> process_groups;
+  // The command's cell, when there is containment: a signal reaches every process in it.
+  Cell* cell = nullptr;
 };
 
 struct SpawnResult {

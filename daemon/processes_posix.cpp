@@ -74,12 +74,20 @@ void CloseFdsAbove2(int keep) {
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 
+  // Into the command's cell first: everything below, and everything the program will start,
+  // then exists only inside it.
+  if (spec.cell != nullptr) {
+    const int entered = EnterCell(*spec.cell);
+    if (entered != 0) ReportAndExit(report_fd, entered);
+  }
   // Its own session: no controlling tty, and a process group that one kill reaches.
   if (setsid() < 0) ReportAndExit(report_fd, errno);
   // Die with the daemon. The parent may already be gone (then we were re-parented before the
-  // prctl took effect and would never get the signal): check after setting it.
+  // prctl took effect and would never get the signal): check after setting it. In a new PID
+  // namespace getppid() is 0 (the parent is outside it), so the check cannot be made there.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ReportAndExit(report_fd, errno);
-  if (getppid() != parent) _exit(127);
+  const bool new_pid_namespace = spec.cell != nullptr && spec.cell->new_pid_namespace;
+  if (!new_pid_namespace && getppid() != parent) _exit(127);
 
   // Politeness: a remote command yields CPU and disk to dom0's own work. Failures (e.g. a
   // seccomp filter) are not worth refusing the command for.
@@ -151,7 +159,7 @@ class PosixProcesses : public Processes {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     const pid_t parent = getpid();
-    const pid_t pid = fork();
+    const pid_t pid = spec.cell != nullptr ? ForkIntoCell(*spec.cell) : fork();
     if (pid == 0) {
       close(report[0]);
       ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
@@ -222,6 +230,7 @@ class PosixProcesses : public Processes {
     for (pid_t group : tree.process_groups) {
       if (group > 1) kill(-group, signal);
     }
+    if (tree.cell != nullptr) tree.cell->Signal(signal);
   }
 
   ExitState Release(Child& child) override {
