@@ -9,8 +9,9 @@
 // later cgroup / PID-namespace containment replaces what a KillTree holds (today: process group
 // ids, one per session leader) without touching executors.
 //
-// PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process: workers must live
-// as long as the daemon (a later issue moves forking into one long-lived spawner thread).
+// PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process: the POSIX
+// implementation forks only on the long-lived spawner thread (spawner.h), so workers may come and
+// go.
 //
 // Thread safety: every method is safe for concurrent use by several worker threads. Children are
 // reaped only through Release/WaitUntil here: nothing else in the daemon may call waitpid(-1) or

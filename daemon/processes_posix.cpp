@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "daemon/processes.h"
+#include "daemon/spawner.h"
 
 namespace qvmr {
 namespace {
@@ -155,17 +156,23 @@ class PosixProcesses : public Processes {
       return result;
     }
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    const pid_t parent = getpid();
-    const pid_t pid = spec.cell != nullptr ? ForkIntoCell(*spec.cell) : fork();
-    if (pid == 0) {
-      close(report[0]);
-      ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
-    }
-    const int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    // The fork happens on the spawner thread (spawner.h: PR_SET_PDEATHSIG follows the forking
+    // thread); the exec report is awaited here.
+    pid_t pid = -1;
+    int fork_errno = 0;
+    Spawner::Instance().Run([&] {
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      const pid_t parent = getpid();
+      pid = spec.cell != nullptr ? ForkIntoCell(*spec.cell) : fork();
+      if (pid == 0) {
+        close(report[0]);
+        ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
+      }
+      fork_errno = errno;
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    });
     close(report[1]);
     if (pid < 0) {
       close(report[0]);
