@@ -72,6 +72,7 @@ int EnterCell(const CellEntry& entry) {
     limit.rlim_max = static_cast<rlim_t>(entry.address_space_bytes);
     if (setrlimit(RLIMIT_AS, &limit) != 0) return errno;
   }
+  if (entry.subreaper_helper) return SplitIntoSubreaperHelper();
   return 0;
 }
 
@@ -85,8 +86,7 @@ Result<std::unique_ptr<Containment>> NewContainment(ContainmentKind kind,
     case ContainmentKind::kPidns:
       return NewPidnsContainment(options);
     case ContainmentKind::kSubreaper:
-      return MakeError("containment-unavailable",
-                       "subreaper: this build has no subreaper helper yet");
+      return NewSubreaperContainment(options);
     case ContainmentKind::kNone:
       return NewNoneContainment(options);
   }
@@ -96,8 +96,8 @@ Result<std::unique_ptr<Containment>> NewContainment(ContainmentKind kind,
 std::unique_ptr<Containment> ChooseContainment(const ContainmentOptions& options,
                                                std::string* why) {
   std::string tried;
-  for (ContainmentKind kind :
-       {ContainmentKind::kCgroup2, ContainmentKind::kHybrid, ContainmentKind::kPidns}) {
+  for (ContainmentKind kind : {ContainmentKind::kCgroup2, ContainmentKind::kHybrid,
+                               ContainmentKind::kPidns, ContainmentKind::kSubreaper}) {
     auto made = NewContainment(kind, options);
     if (made.ok()) {
       if (why != nullptr) *why = "containment auto: " + (*made)->Describe() + tried;

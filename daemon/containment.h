@@ -17,7 +17,9 @@
 //   pidns    the command's first process is init of a new PID namespace: when it dies the kernel
 //            kills the rest. It bounds no fork bomb (no pids.max); the memory cap is RLIMIT_AS.
 //   none     only what the executor's process groups reach; warned about once at start.
-//   subreaper  (not built yet: NewContainment answers an error for it.)
+//   subreaper  unprivileged: a PR_SET_CHILD_SUBREAPER helper per command inherits every orphan
+//            of the command and kills what is left when the main process exits. It bounds no
+//            fork bomb; the memory cap is RLIMIT_AS.
 // Cgroup names carry the daemon instance (a hash of its state directory) and the cid, so two
 // daemons under different --root never share a cgroup.
 //
@@ -79,6 +81,8 @@ struct CellEntry {
   int join_count = 0;
   // The child must be made with clone(CLONE_NEWPID) (ForkIntoCell does that).
   bool new_pid_namespace = false;
+  // The child splits in two (SplitIntoSubreaperHelper): a helper that stays and the command.
+  bool subreaper_helper = false;
   // RLIMIT_AS for the child when no memory cgroup caps it; 0: none.
   std::uint64_t address_space_bytes = 0;
 };
@@ -130,19 +134,23 @@ class Containment {
 Result<std::unique_ptr<Containment>> NewContainment(ContainmentKind kind,
                                                     const ContainmentOptions& options);
 
-// `auto`: the first of cgroup2, hybrid, pidns that works here (subreaper is not built), else
-// none. `*why` gets one line for the log naming the choice and why the ones before it failed.
+// `auto`: the first of cgroup2, hybrid, pidns, subreaper that works here, else none. `*why` gets
+// one line for the log naming the choice and why the ones before it failed.
 std::unique_ptr<Containment> ChooseContainment(const ContainmentOptions& options, std::string* why);
 
 // Variants (containment_<variant>.cpp); NewContainment dispatches to them.
 Result<std::unique_ptr<Containment>> NewCgroup2Containment(const ContainmentOptions& options);
 Result<std::unique_ptr<Containment>> NewHybridContainment(const ContainmentOptions& options);
 Result<std::unique_ptr<Containment>> NewPidnsContainment(const ContainmentOptions& options);
+Result<std::unique_ptr<Containment>> NewSubreaperContainment(const ContainmentOptions& options);
 std::unique_ptr<Containment> NewNoneContainment(const ContainmentOptions& options);
 
 // Shared by the variants (containment.cpp).
 // Makes `<options.tmp_parent>/<cid>` 0700 ("" when tmp_parent is empty).
 Result<std::string> MakePrivateTmp(const ContainmentOptions& options, std::string_view cid);
+// In the child (EnterCell, for a subreaper cell): becomes the helper, which never returns, and
+// returns 0 in the command's process (its parent is then the helper), else an errno.
+int SplitIntoSubreaperHelper();
 // Removes a directory tree without following symlinks. Missing is fine.
 Status RemoveTree(const std::string& path);
 

@@ -87,8 +87,10 @@ void CloseFdsAbove2(int keep) {
   // prctl took effect and would never get the signal): check after setting it. In a new PID
   // namespace getppid() is 0 (the parent is outside it), so the check cannot be made there.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ReportAndExit(report_fd, errno);
-  const bool new_pid_namespace = spec.cell != nullptr && spec.cell->new_pid_namespace;
-  if (!new_pid_namespace && getppid() != parent) _exit(127);
+  // Under a subreaper cell the parent is the helper (which itself checked and dies with us).
+  const bool parent_is_daemon =
+      spec.cell == nullptr || (!spec.cell->new_pid_namespace && !spec.cell->subreaper_helper);
+  if (parent_is_daemon && getppid() != parent) _exit(127);
 
   // Politeness: a remote command yields CPU and disk to dom0's own work. Failures (e.g. a
   // seccomp filter) are not worth refusing the command for.
@@ -234,10 +236,12 @@ class PosixProcesses : public Processes {
   }
 
   void Signal(const KillTree& tree, int signal) override {
+    // The cell first: a subreaper cell finds the tree through its helper, which the group
+    // signal may end.
+    if (tree.cell != nullptr) tree.cell->Signal(signal);
     for (pid_t group : tree.process_groups) {
       if (group > 1) kill(-group, signal);
     }
-    if (tree.cell != nullptr) tree.cell->Signal(signal);
   }
 
   ExitState Release(Child& child) override {

@@ -27,14 +27,21 @@ using testing::TempDir;
 
 constexpr const char* kVm = "work";
 
-// Live processes whose command line holds `argument` exactly (tests give their sleeps a unique
-// duration such as 1000.<n> to find them again).
+// Live (not zombie) processes whose command line holds `argument` exactly (tests give their sleeps
+// a unique duration such as 1000.<n> to find them again).
 std::size_t ProcessesWithArgument(const std::string& argument) {
   std::size_t count = 0;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return 0;
   while (struct dirent* entry = readdir(proc)) {
     if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
+    std::string stat_line;
+    std::getline(stat, stat_line);
+    const std::size_t paren = stat_line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat_line.size() && stat_line[paren + 2] == 'Z') {
+      continue;  // dead, waiting to be reaped
+    }
     std::ifstream in(std::string("/proc/") + entry->d_name + "/cmdline");
     std::stringstream text;
     text << in.rdbuf();
@@ -233,7 +240,7 @@ TEST_P(ShellExecutorTest, RefusesADecisionThatIsNotForTheShell) {
 
 INSTANTIATE_TEST_SUITE_P(EveryMechanism, ShellExecutorTest,
                          ::testing::Values(ContainmentKind::kCgroup2, ContainmentKind::kHybrid,
-                                           ContainmentKind::kPidns),
+                                           ContainmentKind::kPidns, ContainmentKind::kSubreaper),
                          [](const auto& info) {
                            return std::string(ContainmentKindName(info.param));
                          });
