@@ -292,3 +292,42 @@ TEST(SubreaperUnprivilegedTest, KillsASetsidBackgroundJobAsNobody) {
 
 }  // namespace
 }  // namespace qvmr
+
+namespace qvmr {
+namespace {
+
+// On a hybrid host every writable hierarchy gets the command's limits; read them back.
+TEST(HybridLimitsTest, WritesPidsMemoryAndCpuLimitsIntoTheirHierarchies) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ScratchDir scratch;
+  ContainmentOptions options = testing::TestOptions(scratch.path());
+  options.max_pids = 77;
+  options.max_memory_bytes = 96ULL << 20;
+  options.cpu_percent = 50;
+  auto made = NewContainment(ContainmentKind::kHybrid, options);
+  if (!made.ok())
+    GTEST_SKIP() << "hybrid is not available on this machine: " << made.error().message;
+  auto cell = (*made)->NewCell("20261130T120000Z-limits");
+  ASSERT_TRUE(cell.ok()) << cell.error().message;
+  // Describe lists the cell's directories, comma-separated.
+  const std::string dirs = (*cell)->Describe() + ",";
+  bool saw_pids = false;
+  for (std::size_t at = 0, comma; (comma = dirs.find(',', at)) != std::string::npos;
+       at = comma + 1) {
+    const std::string dir = dirs.substr(at, comma - at);
+    if (dir.find("/pids/") != std::string::npos) {
+      saw_pids = true;
+      EXPECT_EQ(testing::ReadAll(dir + "/pids.max"), "77\n");
+    } else if (dir.find("/memory/") != std::string::npos) {
+      EXPECT_EQ(testing::ReadAll(dir + "/memory.limit_in_bytes"),
+                std::to_string(96ULL << 20) + "\n");
+    } else if (dir.find("/cpu/") != std::string::npos) {
+      EXPECT_EQ(testing::ReadAll(dir + "/cpu.cfs_quota_us"), "50000\n");
+    }
+  }
+  EXPECT_TRUE(saw_pids) << (*cell)->Describe();
+  EXPECT_TRUE((*cell)->Close().ok());
+}
+
+}  // namespace
+}  // namespace qvmr
