@@ -1,6 +1,7 @@
 // CgroupCell: mkdir, limits, join descriptors, kill and drain, rmdir.
 #include "daemon/cgroup_cell.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -108,6 +109,38 @@ std::vector<pid_t> CgroupMembers(const std::string& dir) {
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<int> SweepCgroups(const std::string& base, const std::string& prefix) {
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return 0;
+  std::vector<std::string> stale;
+  while (struct dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) == 0 && name != prefix + "daemon") {
+      stale.push_back(base + "/" + name);
+    }
+  }
+  closedir(dir);
+  std::string failed;
+  int removed = 0;
+  for (const std::string& path : stale) {
+    if (!IsDirectory(path)) continue;
+    const long rounds = kCellDrainMs * 1000000L / kDrainPollNs;
+    for (long round = 0; round < rounds && !CgroupMembers(path).empty(); ++round) {
+      if (!WriteCgroupFile(path, "cgroup.kill", "1").ok()) {
+        for (pid_t pid : CgroupMembers(path)) kill(pid, SIGKILL);
+      }
+      SleepNs(kDrainPollNs);
+    }
+    if (rmdir(path.c_str()) == 0) {
+      ++removed;
+    } else {
+      failed += path + ": " + std::strerror(errno) + "; ";
+    }
+  }
+  if (!failed.empty()) return MakeError("cgroup", failed);
+  return removed;
 }
 
 Result<std::unique_ptr<Cell>> CgroupCell::Make(std::vector<CgroupDirSpec> dirs,

@@ -28,6 +28,9 @@ Result<std::string> ReadCgroupFile(const std::string& dir, std::string_view file
 // The pids listed in `dir/cgroup.procs`.
 std::vector<pid_t> CgroupMembers(const std::string& dir);
 bool IsDirectory(const std::string& path);
+// Kills the members of every directory `<base>/<prefix><anything>` except `<prefix>daemon`,
+// waits for it to empty (kCellDrainMs at most) and removes it. Returns how many it removed.
+Result<int> SweepCgroups(const std::string& base, const std::string& prefix);
 
 // One directory of a cell: made by the cell, joined by the child, removed by Close.
 struct CgroupDirSpec {

@@ -1,5 +1,6 @@
 // What every containment variant shares: names, the child's side of entering a cell, the choice
 // `auto` makes, and the private TMPDIR.
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "daemon/containment.h"
 
@@ -127,6 +129,25 @@ Result<std::string> MakePrivateTmp(const ContainmentOptions& options, std::strin
     return MakeError("tmpdir", path + ": " + std::strerror(errno));
   }
   return path;
+}
+
+Result<int> SweepPrivateTmps(const ContainmentOptions& options) {
+  if (options.tmp_parent.empty()) return 0;
+  DIR* dir = opendir(options.tmp_parent.c_str());
+  if (dir == nullptr) return 0;  // never made yet
+  std::vector<std::string> names;
+  while (struct dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(dir);
+  std::string failed;
+  for (const std::string& name : names) {
+    Status removed = RemoveTree(options.tmp_parent + "/" + name);
+    if (!removed.ok()) failed += removed.error().message + "; ";
+  }
+  if (!failed.empty()) return MakeError("tmpdir", failed);
+  return static_cast<int>(names.size());
 }
 
 namespace {

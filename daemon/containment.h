@@ -127,6 +127,11 @@ class Containment {
   virtual std::string Describe() const = 0;
   // A new empty cell for command `cid` (a validated cid: it becomes a path component).
   virtual Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) = 0;
+  // Once at start, after the daemon holds its instance lock (never while cells are live): kills
+  // and removes what a crashed predecessor of this instance left behind — its cgroups
+  // `qvmr-<instance>-<cid>` and the private TMPDIRs under tmp_parent. Returns how many it
+  // removed; an error names what could not be removed.
+  virtual Result<int> SweepLeftovers() = 0;
 };
 
 // The mechanism `kind`, set up now (for cgroup2 that includes moving the daemon into its leaf).
@@ -151,6 +156,8 @@ Result<std::string> MakePrivateTmp(const ContainmentOptions& options, std::strin
 // In the child (EnterCell, for a subreaper cell): becomes the helper, which never returns, and
 // returns 0 in the command's process (its parent is then the helper), else an errno.
 int SplitIntoSubreaperHelper();
+// Removes every entry of options.tmp_parent (SweepLeftovers). Returns how many.
+Result<int> SweepPrivateTmps(const ContainmentOptions& options);
 // Removes a directory tree without following symlinks. Missing is fine.
 Status RemoveTree(const std::string& path);
 

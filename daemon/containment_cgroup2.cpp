@@ -99,6 +99,14 @@ class Cgroup2Containment : public Containment {
     return out;
   }
 
+  Result<int> SweepLeftovers() override {
+    auto cgroups = SweepCgroups(base_, "qvmr-" + options_.instance + "-");
+    auto tmps = SweepPrivateTmps(options_);
+    if (!cgroups.ok()) return cgroups.error();
+    if (!tmps.ok()) return tmps.error();
+    return *cgroups + *tmps;
+  }
+
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
     CgroupDirSpec dir;
     dir.path = base_ + "/qvmr-" + options_.instance + "-" + std::string(cid);

@@ -73,6 +73,26 @@ class HybridContainment : public Containment {
     return out;
   }
 
+  Result<int> SweepLeftovers() override {
+    const std::string prefix = "qvmr-" + options_.instance + "-";
+    int removed = 0;
+    std::string failed;
+    // The v2 directory first: its cgroup.kill ends the members everywhere at once.
+    for (const std::string* base : {&unified_base_, &pids_base_, &memory_base_, &cpu_base_}) {
+      if (base->empty()) continue;
+      auto swept = SweepCgroups(*base, prefix);
+      if (swept.ok()) {
+        removed += *swept;
+      } else {
+        failed += swept.error().message;
+      }
+    }
+    auto tmps = SweepPrivateTmps(options_);
+    if (!tmps.ok()) failed += tmps.error().message;
+    if (!failed.empty()) return MakeError("cgroup", failed);
+    return removed + *tmps;
+  }
+
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
     const std::string name = "qvmr-" + options_.instance + "-" + std::string(cid);
     std::vector<CgroupDirSpec> dirs;

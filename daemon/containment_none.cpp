@@ -38,6 +38,9 @@ class NoneContainment : public Containment {
     return "none: WARNING: only process groups are killed (a setsid'd or double-forked "
            "descendant can outlive its command) and fork bombs are not bounded";
   }
+  // Leftover processes died with the daemon (PR_SET_PDEATHSIG); only TMPDIRs can remain.
+  Result<int> SweepLeftovers() override { return SweepPrivateTmps(options_); }
+
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
     auto tmp = MakePrivateTmp(options_, cid);
     if (!tmp.ok()) return tmp.error();

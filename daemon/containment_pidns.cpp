@@ -118,6 +118,9 @@ class PidnsContainment : public Containment {
     return "pidns: a PID namespace per command (no fork-bomb bound; memory cap by RLIMIT_AS per "
            "process)";
   }
+  // Leftover processes died with the daemon (PR_SET_PDEATHSIG); only TMPDIRs can remain.
+  Result<int> SweepLeftovers() override { return SweepPrivateTmps(options_); }
+
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
     auto tmp = MakePrivateTmp(options_, cid);
     if (!tmp.ok()) return tmp.error();

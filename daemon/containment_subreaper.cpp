@@ -241,6 +241,9 @@ class SubreaperContainment : public Containment {
     return "subreaper: a PR_SET_CHILD_SUBREAPER helper per command kills every descendant it "
            "inherits (no fork-bomb bound; memory cap by RLIMIT_AS per process)";
   }
+  // Leftover processes died with the daemon (PR_SET_PDEATHSIG); only TMPDIRs can remain.
+  Result<int> SweepLeftovers() override { return SweepPrivateTmps(options_); }
+
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
     auto tmp = MakePrivateTmp(options_, cid);
     if (!tmp.ok()) return tmp.error();

@@ -142,6 +142,29 @@ TEST_F(FakeCgroup2Test, TwoDaemonsUnderDifferentRootsNameTheirCgroupsApart) {
   EXPECT_NE((*a)->Describe(), (*b)->Describe());
 }
 
+TEST_F(FakeCgroup2Test, SweepRemovesOnlyThisInstancesLeftoverCellsAndTmpdirs) {
+  ContainmentOptions options = Options();
+  options.tmp_parent = scratch_.path() + "/tmp";
+  auto made = NewCgroup2Containment(options);
+  ASSERT_TRUE(made.ok());
+  const std::string mine = service_ + "/qvmr-" + options.instance + "-20261129T000000Z-old";
+  const std::string other = service_ + "/qvmr-" + InstanceTag("/elsewhere") + "-20261129T000000Z";
+  const std::string unrelated = service_ + "/unrelated";
+  for (const std::string& dir :
+       {mine, other, unrelated, options.tmp_parent, options.tmp_parent + "/20261129T000000Z-old"}) {
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  }
+  Write(options.tmp_parent + "/20261129T000000Z-old/sortAbc", "spill");
+  auto swept = (*made)->SweepLeftovers();
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  EXPECT_EQ(*swept, 2);
+  EXPECT_FALSE(IsDir(mine));
+  EXPECT_FALSE(IsDir(options.tmp_parent + "/20261129T000000Z-old"));
+  EXPECT_TRUE(IsDir(other));
+  EXPECT_TRUE(IsDir(unrelated));
+  EXPECT_TRUE(IsDir(service_ + "/qvmr-" + options.instance + "-daemon"));
+}
+
 struct OwnPathRow {
   const char* file;
   const char* controller;
