@@ -43,6 +43,10 @@ std::optional<ContainmentKind> ParseContainmentKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string CellId(std::string_view vm, std::string_view cid) {
+  return std::string(vm) + "." + std::string(cid);
+}
+
 std::string InstanceTag(std::string_view state_dir) {
   std::uint64_t hash = 14695981039346656037ULL;
   for (unsigned char c : state_dir) {

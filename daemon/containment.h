@@ -69,6 +69,9 @@ struct ContainmentOptions {
   std::string proc_self_cgroup = "/proc/self/cgroup";
 };
 
+// "<vm>.<cid>" for a validated VM name and cid: unambiguous, since a cid never holds a '.'.
+std::string CellId(std::string_view vm, std::string_view cid);
+
 // 16 hex digits naming a daemon instance (FNV-1a of its state directory).
 std::string InstanceTag(std::string_view state_dir);
 
@@ -125,8 +128,9 @@ class Containment {
   virtual ContainmentKind kind() const = 0;
   // One sentence for the start log: the mechanism and where ("hybrid: v1 pids at ..., v2 ...").
   virtual std::string Describe() const = 0;
-  // A new empty cell for command `cid` (a validated cid: it becomes a path component).
-  virtual Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) = 0;
+  // A new empty cell for one command. `id` names it (cgroup and TMPDIR) and becomes a path
+  // component: CellId(vm, cid) — a cid is unique only within its VM.
+  virtual Result<std::unique_ptr<Cell>> NewCell(std::string_view id) = 0;
   // Once at start, after the daemon holds its instance lock (never while cells are live): kills
   // and removes what a crashed predecessor of this instance left behind — its cgroups
   // `qvmr-<instance>-<cid>` and the private TMPDIRs under tmp_parent. Returns how many it

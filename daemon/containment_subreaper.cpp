@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,7 +73,14 @@ int KillDirectChildren() {
 [[noreturn]] void HelperLoop(pid_t main_pid) {
   // Nothing of the daemon's is needed: the command holds its own copies of 0, 1, 2 and the exec
   // report pipe, which must close when the command execs (not when the helper exits).
-  syscall(SYS_close_range, 0u, ~0u, 0u);
+  if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0) {  // before Linux 5.9
+    struct rlimit limit;
+    long max_fd = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      max_fd = static_cast<long>(limit.rlim_cur);
+    }
+    for (long fd = 0; fd < max_fd; ++fd) close(static_cast<int>(fd));
+  }
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);  // signals are collected with sigtimedwait below

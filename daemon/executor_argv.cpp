@@ -413,7 +413,7 @@ class ArgvExecutor : public Executor {
   // The command's cell; a null pointer without containment.
   Result<std::unique_ptr<Cell>> MakeCell(const ExecRequest& request) {
     if (containment_ == nullptr) return std::unique_ptr<Cell>();
-    return containment_->NewCell(request.cid);
+    return containment_->NewCell(CellId(request.vm, request.cid));
   }
 
   Processes* processes_;

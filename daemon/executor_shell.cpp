@@ -55,7 +55,7 @@ class ShellExecutor : public Executor {
   ExecResult Run(const Decision& decision, const ExecRequest& request,
                  RequestSpool& spool) override {
     if (!decision.allow || decision.executor != ExecutorKind::kShell ||
-        request.exec_path == nullptr || request.cid.empty()) {
+        request.exec_path == nullptr || request.vm.empty() || request.cid.empty()) {
       return Refuse("qvm-remote: internal error: no shell command to run\n", spool);
     }
     if (mkdir(work_dir_.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -63,8 +63,9 @@ class ShellExecutor : public Executor {
                         std::strerror(errno) + "\n",
                     spool);
     }
-    // The cid is validated ([0-9A-Za-z-] and friends): a safe file name.
-    const std::string file = work_dir_ + "/" + request.cid + ".sh";
+    // VM name and cid are validated (letters, digits, `_.-`): a safe file name, unique per
+    // command (a cid is unique only within its VM).
+    const std::string file = work_dir_ + "/" + CellId(request.vm, request.cid) + ".sh";
     Status written = WriteWorkFile(file, request.text);
     if (!written.ok()) {
       return Refuse("qvm-remote: could not prepare the command: " + written.error().message + "\n",

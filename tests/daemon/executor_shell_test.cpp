@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "daemon/executor.h"
 #include "gtest/gtest.h"
@@ -221,11 +223,47 @@ TEST_P(ShellExecutorTest, AKilledSortLeavesNothingInAnyTemporaryDirectory) {
   EXPECT_EQ(entries, 0) << "a private TMPDIR outlived its command";
 }
 
+TEST_P(ShellExecutorTest, TwoVmsWithTheSameCidRunAtOnceWithoutSharingACell) {
+  // A cid is unique only within its VM: the cell, TMPDIR and work file are per VM and cid.
+  auto executor =
+      NewShellExecutor(Processes::Posix(), &env_, containment_.get(), temp_.Sub("work"));
+  const std::string cid = Cid(4242);
+  std::vector<std::string> outputs(2);
+  std::vector<ExecResult> results(2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string vm = i == 0 ? "work" : "personal";
+      Decision decision;
+      decision.allow = true;
+      decision.executor = ExecutorKind::kShell;
+      const std::string text = "echo \"$TMPDIR\"; sleep 0.5; echo " + vm + "\n";
+      ExecRequest request;
+      request.vm = vm;
+      request.cid = cid;
+      request.deadline = Processes::Posix()->NowMonotonicMs() + 30000;
+      request.timeout_seconds = 30;
+      request.exec_path = &exec_path_;
+      request.text = text;
+      auto spool = SpoolDir(temp_.Sub("spool")).Create(vm, cid, 1 << 20);
+      ASSERT_TRUE(spool.ok());
+      results[i] = executor->Run(decision, request, *spool);
+      outputs[i] = ReadWholeFile(spool->stdout_path);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(results[0].outcome, Outcome::kOk);
+  EXPECT_EQ(results[1].outcome, Outcome::kOk);
+  EXPECT_EQ(outputs[0], options_.tmp_parent + "/work." + cid + "\nwork\n");
+  EXPECT_EQ(outputs[1], options_.tmp_parent + "/personal." + cid + "\npersonal\n");
+}
+
 TEST_P(ShellExecutorTest, RefusesADecisionThatIsNotForTheShell) {
   Decision decision;
   decision.allow = true;
   decision.executor = ExecutorKind::kArgv;
   ExecRequest request;
+  request.vm = kVm;
   request.cid = Cid(999);
   request.exec_path = &exec_path_;
   request.text = "echo never";
