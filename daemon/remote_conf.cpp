@@ -36,22 +36,9 @@ Result<std::string> Unquote(std::string_view raw, const SourcePos& pos) {
 
 }  // namespace
 
-std::vector<std::string> SplitExecPath(std::string_view list) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t colon = list.find(':', start);
-    if (colon == std::string_view::npos) colon = list.size();
-    std::string_view dir = list.substr(start, colon - start);
-    if (!dir.empty() && dir.front() == '/') out.emplace_back(dir);
-    start = colon + 1;
-  }
-  return out;
-}
-
 Result<RemoteConf> ParseRemoteConf(std::string_view text, const std::string& file) {
   RemoteConf conf;
-  conf.exec_path = SplitExecPath(kDefaultExecPath);
+  conf.exec_path = ExecPath::Parse(kDefaultExecPath).directories();
   int line_no = 0;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -88,7 +75,7 @@ Result<RemoteConf> ParseRemoteConf(std::string_view text, const std::string& fil
         }
       }
     } else if (name == "QVM_REMOTE_EXEC_PATH") {
-      conf.exec_path = SplitExecPath(*value);
+      conf.exec_path = ExecPath::Parse(*value).directories();
       if (conf.exec_path.empty()) {
         return MakeError("remote-conf", "QVM_REMOTE_EXEC_PATH has no absolute directory", pos);
       }

@@ -18,12 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/exec_path.h"
 #include "engine/base/env.h"
 #include "engine/base/result.h"
 
 namespace qvmr {
-
-inline constexpr std::string_view kDefaultExecPath = "/usr/local/bin:/usr/bin:/bin";
 
 struct RemoteConf {
   std::vector<std::string> vms;        // validated VM names, in file order, no duplicates
@@ -37,10 +36,6 @@ Result<RemoteConf> ParseRemoteConf(std::string_view text, const std::string& fil
 // Reads and parses `path`. A missing file is the default configuration (no VMs). The file must
 // pass the trust check (engine/base/trust.h); an untrusted one is an error (the daemon exits 1).
 Result<RemoteConf> LoadRemoteConf(Env& env, const std::string& path);
-
-// Splits a colon list, keeping absolute entries only (relative or empty ones are skipped: they
-// would depend on the daemon's working directory).
-std::vector<std::string> SplitExecPath(std::string_view list);
 
 }  // namespace qvmr
 

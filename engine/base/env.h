@@ -1,5 +1,12 @@
 // Env: the only way time and the filesystem reach the engine (LevelDB's idea). The engine's
-// logic is pure and synchronous; the daemon and tools pass Env::Posix(), tests pass a fake.
+// logic is pure and synchronous; the daemon and tools pass Env::Posix(), tests pass a fake
+// (tests/support/fake_env.h).
+//
+// Thread safety: Env::Posix() is safe for concurrent use by any number of threads (it holds no
+// mutable state but an atomic counter). A fake is single-threaded unless it says otherwise.
+// Lifetime: Env::Posix() lives for the whole process; never delete it.
+// Failure: every operation that can fail returns a Result/Status with code "io" (message: what,
+// the path, the errno text) or the code its comment names; none throws.
 #ifndef QVMR_ENGINE_BASE_ENV_H_
 #define QVMR_ENGINE_BASE_ENV_H_
 
@@ -26,8 +33,13 @@ class Env {
  public:
   virtual ~Env() = default;
 
-  // Wall-clock time.
+  // Wall-clock time (CLOCK_REALTIME): for cid freshness, grants and timestamps. It may jump
+  // either way; never measure a duration with it.
   virtual TimeMs NowMs() = 0;
+  // Milliseconds on a clock that never goes back and ignores changes to the wall clock
+  // (CLOCK_MONOTONIC): for deadlines and durations. Its origin is arbitrary: compare
+  // its values only with each other, within one boot.
+  virtual TimeMs MonotonicMs() = 0;
   // The effective uid that policy files may be owned by (besides root).
   virtual std::uint32_t EffectiveUid() = 0;
 
@@ -41,6 +53,9 @@ class Env {
   // realpath(3).
   virtual Result<std::string> RealPath(const std::string& path) = 0;
   // Write via a temporary file in the same directory and rename; mode applied before rename.
+  // The temporary name (`<path>.tmp.<pid>.<tid>.<counter>`, created O_EXCL) is unique per
+  // process, thread and call, so concurrent writers of the same path never share one; the last
+  // rename wins. REQUIRES: the directory exists.
   virtual Status WriteFileAtomic(const std::string& path, const std::string& data,
                                  std::uint32_t mode) = 0;
   // mkdir -p with the given mode for directories it creates; chmods the last one to mode.

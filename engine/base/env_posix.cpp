@@ -2,8 +2,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -25,6 +27,11 @@ class PosixEnv : public Env {
   TimeMs NowMs() override {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+
+  TimeMs MonotonicMs() override {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
   }
 
   std::uint32_t EffectiveUid() override { return static_cast<std::uint32_t>(geteuid()); }
@@ -88,8 +95,11 @@ class PosixEnv : public Env {
 
   Status WriteFileAtomic(const std::string& path, const std::string& data,
                          std::uint32_t mode) override {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // Unique per process, thread and call: two writers never open the same temporary file.
+    std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                      std::to_string(static_cast<long>(::syscall(SYS_gettid))) + "." +
+                      std::to_string(temp_counter_.fetch_add(1, std::memory_order_relaxed));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return IoError("cannot write", tmp, errno);
     const char* p = data.data();
     std::size_t left = data.size();
@@ -141,6 +151,9 @@ class PosixEnv : public Env {
     }
     return Ok{};
   }
+
+ private:
+  std::atomic<std::uint64_t> temp_counter_{0};
 };
 
 }  // namespace

@@ -29,6 +29,30 @@ inline constexpr std::size_t kJournalCapV2 = 20000;
 inline constexpr std::size_t kJournalCapV1 = 50000;
 // CONTRACT: each frame header line, so a script's `read` and dom0's reader stay small.
 inline constexpr std::size_t kMaxFrameHeaderBytes = 128;
+// Frames (docs/protocol.md "Frames"): what one fetch batch may make dom0 hold. A batch carries
+// at most the claims dom0 asked for; these are the reader's defaults when the caller sets none.
+inline constexpr std::size_t kMaxFetchRecordsPerBatch = 256;
+// 256 claims of a 1 MiB body and a 4 KiB `.auth` fit, with headers.
+inline constexpr std::uint64_t kMaxFetchBatchBytes = 260ULL * 1024 * 1024;
+// Acknowledgements: one short line per delivered cid.
+inline constexpr std::size_t kMaxAcksPerBatch = 1024;
+// Delivery (dom0 -> VM): the sizes a writer accepts, so a result header stays within 128 B.
+// `.out`/`.err` are capped by the policy's max_output long before this.
+inline constexpr std::uint64_t kMaxDeliveredStreamBytes = 1ULL << 30;
+inline constexpr std::uint64_t kMaxDeliveredMetaBytes = 64 * 1024;
+inline constexpr std::uint64_t kMaxDeliveredExitBytes = 16;
+// The VM-side audit line dom0 appends to ~/.qvm-remote/audit.log (one line, no newline inside).
+inline constexpr std::size_t kMaxVmAuditLineBytes = 8192;
+// The fixed script looks at no more names than this per pass over a queue directory, so a VM
+// with 100,000 names in pending/ costs one bounded call, not an unbounded one.
+inline constexpr std::uint32_t kMaxScanNamesPerPass = 1000;
+// Claims one fetch call may make (the daemon asks for its free slots, never more than this).
+inline constexpr std::uint32_t kMaxClaimsPerCall = 256;
+// How long a fetch call waits in the VM for something to become ready.
+inline constexpr std::int64_t kMaxFetchWaitMs = 1000;
+// A `.meta` file the client reads: a dozen short lines; the engine's message in `reason` quotes
+// VM text only as a bounded excerpt, so 64 KiB is far above any real one.
+inline constexpr std::size_t kMaxMetaBytes = 65536;
 // A VM name (Qubes: ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$).
 inline constexpr std::size_t kMaxVmNameBytes = 31;
 // CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.

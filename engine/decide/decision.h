@@ -9,6 +9,13 @@
 // Cost: one shell analysis pass, one RE2 set pass per simple command, and for each simple command
 // one argv reading plus a scan of the rules for its program only. No allocation proportional to
 // the policy's size.
+//
+// Thread safety: Evaluate is pure; any number of threads may evaluate against one Policy and one
+// GrantSet at once (both are only read). Lifetime: a Decision points into the Policy it was made
+// with (CommandVerdict::rule is a `const Rule*`; the plan's text is copied), so keep the
+// `shared_ptr<const Policy>` alive as long as the Decision. Failure: none — every input gets a
+// Decision; anything the engine cannot prove is a deny with a reason code. The decision record
+// (JSON for `check --json` and the audit line) is engine/decide/decision_record.h.
 #ifndef QVMR_ENGINE_DECIDE_DECISION_H_
 #define QVMR_ENGINE_DECIDE_DECISION_H_
 

@@ -2,6 +2,13 @@
 // /run/qvm-remote/grants/ (tmpfs: gone on reboot), mode 0600 in a 0700 directory. A grant is
 // checked at every decision against the clock the decision is given — there is no timer, and
 // an expired or malformed grant simply has no effect. CONTRACT.md "Grants".
+//
+// Thread safety: the pure functions (ParseGrant, SerializeGrant, MakeGrant, GrantedLevel) are
+// safe for concurrent use; a GrantSet is a value, read-only once loaded, and may be shared by
+// concurrent decisions. LoadGrants, WriteGrant and RevokeGrant go through the Env they are given
+// (Env::Posix() is thread-safe; WriteGrant's temporary names are unique per thread). The daemon
+// reads grants at each decision; it never removes the directory. Lifetime: a Grant owns its
+// strings; a Decision holds a copy of the grant it used.
 #ifndef QVMR_ENGINE_DECIDE_GRANTS_H_
 #define QVMR_ENGINE_DECIDE_GRANTS_H_
 

@@ -1,6 +1,14 @@
 // The policy model: what the loader builds from the YAML files and the decision reads. Every
 // rule, pattern and setting keeps the position it was written at, so every decision and every
 // error can say which file and line made it. docs/policy-reference.md is the specification.
+//
+// Thread safety and lifetime: a Policy is built once by LoadPolicy (policy_loader.h) and is
+// immutable afterwards; share it as `std::shared_ptr<const Policy>`. Any number of threads may
+// read one Policy (Evaluate, FindVm, ...) at once without locking. A reload builds a new Policy
+// and swaps the pointer; the old one lives while a decision still holds it. Rules, the index
+// (`rules_by_program` points into `rules`) and Decisions (engine/decide/decision.h) point into
+// their Policy: moving a Policy keeps them valid (a moved std::vector or std::map keeps its
+// elements where they are); a copy would point into the original, so never copy one.
 #ifndef QVMR_ENGINE_POLICY_POLICY_H_
 #define QVMR_ENGINE_POLICY_POLICY_H_
 
@@ -98,6 +106,9 @@ struct Policy {
   std::vector<PolicyTest> tests;
 
   std::vector<std::string> files;  // loaded, in order
+  // SHA-256 hex over the loaded files in load order (PolicyRevision, policy_loader.h): names the
+  // policy state a decision was made with, in `.meta policy=`, the audit line and STATUS=.
+  std::string revision;
   std::vector<Diagnostic> warnings;
 
   // Class rules by program, in the order of `rules` (the decision's index).

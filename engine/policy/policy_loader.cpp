@@ -1,7 +1,11 @@
 #include "engine/policy/policy_loader.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <array>
 #include <map>
+#include <memory>
 
 #include "engine/policy/policy_yaml.h"
 
@@ -63,6 +67,7 @@ Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
   if (!files) return files.error();
 
   PolicyDraft draft;
+  std::vector<PolicyFileBytes> loaded;
   for (const auto& file : *files) {
     if (options.check_trust) {
       auto trusted = CheckTrusted(env, file);
@@ -73,7 +78,9 @@ Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
     auto applied = ApplyPolicyFile(draft, file, *text);
     if (!applied) return applied.error();
     draft.policy.files.push_back(file);
+    loaded.push_back({file, std::move(*text)});
   }
+  draft.policy.revision = PolicyRevision(loaded);
 
   Policy& policy = draft.policy;
   for (const auto& [name, table] : policy.commands) {
@@ -103,6 +110,30 @@ Result<Policy> LoadPolicy(Env& env, const LoadOptions& options) {
   policy.blocklist = std::move(*blocklist);
   for (const auto& rule : policy.rules) policy.rules_by_program[rule.program].emplace_back(rule);
   return std::move(draft.policy);
+}
+
+std::string PolicyRevision(const std::vector<PolicyFileBytes>& files) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int md_len = 0;
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (const auto& f : files) {
+    const std::string size = std::to_string(f.bytes.size());
+    ok = ok && EVP_DigestUpdate(ctx.get(), f.path.data(), f.path.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), "", 1) == 1 &&
+         EVP_DigestUpdate(ctx.get(), size.data(), size.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), "", 1) == 1 &&
+         EVP_DigestUpdate(ctx.get(), f.bytes.data(), f.bytes.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), md.data(), &md_len) == 1;
+  if (!ok) return std::string();  // only when OpenSSL cannot allocate
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < md_len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 0xf];
+  }
+  return hex;
 }
 
 RuleIndexEntry::RuleIndexEntry(const Rule& r)

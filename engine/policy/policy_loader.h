@@ -27,7 +27,22 @@ struct LoadOptions {
 // The files a load would read, after masking, in load order.
 Result<std::vector<std::string>> ListPolicyFiles(Env& env, const LoadOptions& options);
 
+// Reads, checks and compiles every file; sets policy.revision. Fails (with file:line:col) on the
+// first error of any file: nothing partial is ever returned.
 Result<Policy> LoadPolicy(Env& env, const LoadOptions& options);
+
+// A loaded file: its path as loaded and its bytes.
+struct PolicyFileBytes {
+  std::string path;
+  std::string bytes;
+};
+
+// The policy revision: lowercase hex SHA-256 over, for each file in load order, its path, a NUL
+// byte, its size in decimal ASCII, a NUL byte, then its bytes. The path and size fields make the
+// concatenation unambiguous, so moving bytes between files, renaming a file or reordering the
+// files changes the revision. Over no files it is SHA-256 of nothing. Cost: one pass over the
+// bytes.
+std::string PolicyRevision(const std::vector<PolicyFileBytes>& files);
 
 }  // namespace qvmr
 

@@ -300,13 +300,15 @@ Result<AuthFile> ParseAuthFile(std::string_view text) {
 
 Status VerifyAuth(std::string_view key, std::string_view cid, const AuthFile& auth,
                   std::string_view body) {
-  if (!IsValidKey(key)) return MakeError("auth", "the VM's key is not 64 lowercase hex");
+  // CONTRACT.md's order (as ValidateRequest, engine/wire/validate.h): shape (5) before the key
+  // (7) before the MAC (8).
   CidShape shape = ClassifyCid(cid);
   if (shape == CidShape::kInvalid) return MakeError("malformed", "request id has no valid shape");
   if (!CidMatchesVersion(shape, auth.version)) {
     return MakeError("malformed", "request id shape does not match .auth version v=" +
                                       std::to_string(auth.version));
   }
+  if (!IsValidKey(key)) return MakeError("auth", "the VM's key is not 64 lowercase hex");
   std::string expected = auth.version == 1 ? TokenV1(key, cid) : MacV2(key, cid, auth.fields, body);
   if (expected.empty() || !ConstantTimeEqual(expected, auth.mac)) {
     return MakeError("auth",

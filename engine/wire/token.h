@@ -3,6 +3,11 @@
 // and cid shape checks. Wire details: CONTRACT.md "Wire protocol v2", docs/protocol.md.
 //
 // The HMAC key is always the 64 lowercase hex characters *as ASCII bytes*, as in the reference.
+//
+// Thread safety: every function is pure (OpenSSL's one-shot HMAC()/EVP_Digest() keep no shared
+// state) and safe for concurrent use. Failure: parsers return an Error with a stable code; the
+// digest functions cannot fail for SHA-256 (they return "" if OpenSSL could not allocate, which
+// never compares equal to a MAC). Limits: `.auth` ≤ limits::kMaxAuthBytes.
 #ifndef QVMR_ENGINE_WIRE_TOKEN_H_
 #define QVMR_ENGINE_WIRE_TOKEN_H_
 
@@ -65,10 +70,11 @@ struct AuthFile {
 // space, and files over 4096 bytes. `fields` keeps the values exactly as written (for the MAC).
 Result<AuthFile> ParseAuthFile(std::string_view text);
 
-// Authenticates a parsed request: `key` must be valid (else code "auth"); the cid's shape must be
-// valid and match auth.version (else code "malformed"); the v1 token or v2 MAC (over `body`) must
-// equal auth.mac, compared in constant time (else code "auth"). Freshness and replay are the
-// journal's business, not this function's.
+// Authenticates a parsed request, in CONTRACT.md's order: the cid's shape must be valid and match
+// auth.version (else code "malformed"); then `key` must be valid (else code "auth"); then the v1
+// token or v2 MAC (over `body`) must equal auth.mac, compared in constant time (else "auth").
+// The daemon calls ValidateRequest (engine/wire/validate.h), which runs the whole table with
+// reason codes; this is the authentication part alone. Thread safety: pure.
 Status VerifyAuth(std::string_view key, std::string_view cid, const AuthFile& auth,
                   std::string_view body);
 

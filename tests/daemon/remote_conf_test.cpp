@@ -25,8 +25,9 @@ TEST(RemoteConf, DefaultsWhenEmpty) {
 }
 
 TEST(RemoteConf, DropsRelativeExecPathEntries) {
-  EXPECT_EQ(SplitExecPath(":bin:/usr/bin::./x:/bin"),
-            (std::vector<std::string>{"/usr/bin", "/bin"}));
+  auto conf = ParseRemoteConf("QVM_REMOTE_EXEC_PATH=:bin:/usr/bin::./x:/bin\n", "remote.conf");
+  ASSERT_TRUE(conf);
+  EXPECT_EQ(conf->exec_path, (std::vector<std::string>{"/usr/bin", "/bin"}));
 }
 
 TEST(RemoteConf, RefusesWhatAShellWouldExpandNamingFileAndLine) {

@@ -29,10 +29,12 @@ class FakeEnv : public Env {
   void AddSymlink(const std::string& path, const std::string& target);
   Node* Find(const std::string& path);
 
-  TimeMs now_ms = 1795400000000;  // 2026-11-23T..Z, an arbitrary fixed instant
+  TimeMs now_ms = 1795400000000;  // 2026-11-23T02:13:20Z, an arbitrary fixed instant
+  TimeMs monotonic_ms = 1000;     // the monotonic clock; tests advance it by hand
   std::uint32_t euid = 0;
 
   TimeMs NowMs() override { return now_ms; }
+  TimeMs MonotonicMs() override { return monotonic_ms; }
   std::uint32_t EffectiveUid() override { return euid; }
   Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) override;
   Result<std::vector<std::string>> ListDir(const std::string& path) override;

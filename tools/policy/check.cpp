@@ -3,7 +3,7 @@
 
 #include "engine/base/units.h"
 #include "engine/decide/decision.h"
-#include "tools/policy/json_out.h"
+#include "engine/decide/decision_record.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {
@@ -26,7 +26,7 @@ int RunCheck(Env& env, const CommonOptions& common, const CheckOptions& options)
   DecisionRequest request{options.vm, options.cmd};
   Decision d = Evaluate(*policy, grants, request, now);
   if (options.json) {
-    nlohmann::json j = DecisionJson(d, request);
+    nlohmann::json j = DecisionRecord(d, request);
     j["at"] = FormatTimeMs(now);
     std::cout << DumpJson(j) << "\n";
   } else if (options.explain) {

@@ -517,6 +517,13 @@ TEST(TokenVerify, ShapeMustMatchVersion) {
   EXPECT_EQ(VerifyAuth(kKey, evil, *e, "").error().code, "malformed");
 }
 
+TEST(TokenVerify, ChecksTheShapeBeforeTheKeyAsTheValidationTableDoes) {
+  // A v1 token on a v2 cid with no valid key: malformed (step 5), not auth (step 7).
+  auto v1 = ParseAuthFile(TokenV1(kKey, kCidV2));
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(VerifyAuth("", kCidV2, *v1, "echo hi").error().code, "malformed");
+}
+
 TEST(TokenVerify, BadKeyNeverAuthenticates) {
   std::string upper = Upper(kKey);
   auto a = ParseAuthFile(FormatAuthV2(Timeout("60"), MacV2(upper, kCidV2, Timeout("60"), "x")));

@@ -1,0 +1,471 @@
+// The walk of one request: validate → journal → decide → execute → answer. Each step is one call
+// into the file that owns it; CONTRACT.md "Request validation" numbers the steps quoted below.
+#include "daemon/pipeline.h"
+
+#include <signal.h>
+
+#include "engine/base/excerpt.h"
+#include "engine/base/units.h"
+#include "engine/decide/decision.h"
+#include "engine/decide/grants.h"
+#include "engine/wire/freshness.h"
+#include "engine/wire/validate.h"
+
+namespace qvmr {
+
+// One accepted request on its way to a worker.
+struct RequestPipeline::Work {
+  std::string vm;
+  std::string cid;
+  std::string body;
+  AcceptedRequest request;
+  MonotonicMs claim_mono = 0;
+  TimeMs claim_wall = 0;
+};
+
+namespace {
+
+std::string_view LogOutcome(Outcome o) {
+  return OutcomeName(o);
+}
+
+LogCategory RefusalCategory(ReasonCode reason) {
+  switch (reason) {
+    case ReasonCode::kStale:
+      return LogCategory::kStale;
+    case ReasonCode::kNoToken:
+    case ReasonCode::kNoKey:
+    case ReasonCode::kBadMac:
+    case ReasonCode::kV1NotAccepted:
+    case ReasonCode::kJournalFull:
+      return LogCategory::kAuthFail;
+    default:
+      return LogCategory::kReject;
+  }
+}
+
+Meta BaseMeta(const PolicySnapshot& policy, TimeMs started) {
+  Meta meta;
+  meta.started = FormatTimeMs(started);
+  meta.duration_ms = 0;
+  if (policy.policy) meta.policy = policy.policy->revision;
+  return meta;
+}
+
+// The one line a denied client sees on stderr: the code, what to do, and the rule's file:line.
+std::string DeniedLine(const Decision& d) {
+  std::string line = "qvm-remote: denied by dom0 policy (" + d.reason_code + "): " + d.message;
+  if (!d.rule.empty()) line += " [" + d.rule + "]";
+  return line;
+}
+
+}  // namespace
+
+RequestPipeline::RequestPipeline(PipelineDeps deps) : d_(std::move(deps)) {}
+
+std::size_t RequestPipeline::InFlight(const std::string& vm) const {
+  std::lock_guard<std::mutex> lock(inflight_mu_);
+  auto it = inflight_.find(vm);
+  return it == inflight_.end() ? 0 : it->second;
+}
+
+void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
+                                std::string_view reason, const std::string& err_line) {
+  answers_.Put(
+      vm, MakeAnswer(cid, outcome, reason, err_line, BaseMeta(d_.policy->Get(), d_.env->NowMs())));
+}
+
+SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int64_t wait_ms) {
+  SweepReport report;
+  ScriptParams params{.op = recover ? ScriptOp::kRecover : ScriptOp::kFetch,
+                      .max_claims = d_.max_claims,
+                      .pairing_delay_ms = d_.pairing_delay_ms,
+                      .wait_ms = wait_ms};
+  FetchOutcome fetched = d_.transport->Fetch(vm, params);
+  report.reached = fetched.status.ok();
+  report.claimed = fetched.records.size();
+  if (!fetched.status.ok()) {
+    d_.log->Write(
+        LogCategory::kError, {.vm = vm, .reason = fetched.status.error().code},
+        "fetch: " + fetched.status.error().message +
+            (fetched.stderr_excerpt.empty() ? "" : "; stderr: " + fetched.stderr_excerpt));
+  }
+  if (fetched.trailer.removed > 0) {
+    d_.log->Write(LogCategory::kReject, {.vm = vm},
+                  std::to_string(fetched.trailer.removed) + " bad entries removed from pending/");
+  }
+  if (fetched.records.empty()) return report;
+
+  const MonotonicMs claim_mono = d_.processes->NowMonotonicMs();
+  const TimeMs claim_wall = d_.env->NowMs();
+  const PolicySnapshot policy = d_.policy->Get();
+  // Read at verification time, so `revoke` takes effect on the very next request.
+  auto key = d_.keys->Read(vm);
+  std::optional<std::string_view> key_view;
+  if (key && key->key) key_view = *key->key;
+  std::optional<bool> accept_v1;  // nullopt in deny-all: step 9 is skipped
+  if (policy.policy) {
+    const VmPolicy* vp = policy.policy->FindVm(vm);
+    accept_v1 = vp != nullptr && vp->accept_v1.value;
+  }
+
+  std::vector<AcceptedRow> rows;
+  std::vector<Work> works;
+  for (FetchRecord& record : fetched.records) {
+    const int version = CidVersion(record.shape);
+    auto facts = d_.journal->Facts(vm, record.cid, version);
+    if (!facts) {
+      // Without the journal, steps 2, 10 and 11 cannot be judged: answer, never run.
+      AnswerNow(vm, record.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
+                "qvm-remote: dom0 could not read its journal; nothing ran (see dom0's log)");
+      d_.log->Write(LogCategory::kError, {.vm = vm, .id = record.cid, .reason = "journal"},
+                    facts.error().message);
+      ++report.answered;
+      continue;
+    }
+    ValidationInput in;
+    in.vm = vm;
+    in.name = record.cid;
+    in.kind = record.kind == FetchKind::kPaired ? RecordKind::kPaired : RecordKind::kNoToken;
+    if (record.auth) in.auth = *record.auth;
+    in.body_size = record.body_size;
+    if (record.body) in.body = std::string_view(*record.body);
+    in.key = key_view;
+    in.accept_v1 = accept_v1;
+    in.now = claim_wall;
+    in.journal =
+        JournalView{facts->seen,
+                    facts->low_water_mark > 0 ? std::optional(facts->low_water_mark) : std::nullopt,
+                    facts->rows, facts->cap};
+    Validation v = ValidateRequest(in);  // steps 1–11
+    switch (v.verdict) {
+      case Verdict::kRemove:
+        d_.log->Write(LogCategory::kReject, {.vm = vm}, v.err);
+        break;
+      case Verdict::kLeave:  // an .auth or the reference's .cmd: not a request, never removed
+        break;
+      case Verdict::kDuplicate:
+        d_.log->Write(LogCategory::kReplay, {.vm = vm, .id = record.cid});
+        // A delivered request's copy is removed from the queue; one still in progress is left
+        // to its own run.
+        if (facts->state == JournalState::kDelivered || facts->state == JournalState::kAbandoned) {
+          answers_.AddRemoval(vm, QueueDir::kRunning, record.cid);
+          answers_.AddRemoval(vm, QueueDir::kRunning, record.cid + ".auth");
+        }
+        break;
+      case Verdict::kAnswer:
+        d_.log->Write(RefusalCategory(v.reason), {.vm = vm,
+                                                  .id = record.cid,
+                                                  .outcome = LogOutcome(v.outcome),
+                                                  .reason = ReasonCodeName(v.reason)});
+        AnswerNow(vm, record.cid, v.outcome, ReasonCodeName(v.reason), v.err);
+        ++report.answered;
+        break;
+      case Verdict::kAccept: {
+        AcceptedRow row;
+        row.vm = vm;
+        row.cid = record.cid;
+        row.version = v.request.version;
+        row.ping = v.request.kind == RequestKind::kPing;
+        row.cid_time_ms = v.request.cid_time;
+        row.claim_time_ms = claim_wall;
+        row.timeout_seconds = v.request.timeout_seconds.value_or(0);
+        rows.push_back(row);
+        works.push_back(
+            Work{vm, record.cid, record.body.value_or(""), v.request, claim_mono, claim_wall});
+        break;
+      }
+    }
+  }
+  if (rows.empty()) return report;
+
+  // Step 12: the commit point. Nothing accepted here ever runs twice.
+  auto verdicts = d_.journal->AcceptBatch(rows);
+  for (std::size_t i = 0; i < works.size(); ++i) {
+    const Work& w = works[i];
+    if (!verdicts) {
+      AnswerNow(vm, w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
+                "qvm-remote: dom0 could not record the request in its journal; nothing ran");
+      d_.log->Write(LogCategory::kError, {.vm = vm, .id = w.cid, .reason = "journal"},
+                    verdicts.error().message);
+      ++report.answered;
+      continue;
+    }
+    switch ((*verdicts)[i]) {
+      case AcceptVerdict::kDuplicate:
+        d_.log->Write(LogCategory::kReplay, {.vm = vm, .id = w.cid});
+        continue;
+      case AcceptVerdict::kStale:
+        AnswerNow(vm, w.cid, Outcome::kAuth, ReasonCodeName(ReasonCode::kStale),
+                  "qvm-remote: request too old for dom0's journal; check the VM's clock");
+        ++report.answered;
+        continue;
+      case AcceptVerdict::kFull:
+        AnswerNow(vm, w.cid, Outcome::kAuth, ReasonCodeName(ReasonCode::kJournalFull),
+                  "qvm-remote: dom0's journal for this VM is full; ask the administrator");
+        ++report.answered;
+        continue;
+      case AcceptVerdict::kAccepted:
+        break;
+    }
+    ++report.accepted;
+    d_.log->Write(LogCategory::kAuthOk, {.vm = vm, .id = w.cid});
+    if (w.request.kind == RequestKind::kPing) {  // step 13: no decision, no execution
+      Meta meta = BaseMeta(policy, claim_wall);
+      if (!policy.policy) meta.policy = "deny-all";
+      Answer a = MakeAnswer(w.cid, Outcome::kOk, "", "", meta);
+      a.files.err.bytes.clear();
+      Finish(w, std::move(a), "ok", 0, 0, 0, "", claim_wall);
+      ++report.answered;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu_);
+      ++inflight_[vm];
+    }
+    d_.workers->Submit([this, w] {
+      Decide(w);
+      std::lock_guard<std::mutex> lock(inflight_mu_);
+      --inflight_[w.vm];
+    });
+  }
+  return report;
+}
+
+// Steps 14 and 15, on a worker.
+void RequestPipeline::Decide(const Work& w) {
+  const PolicySnapshot policy = d_.policy->Get();
+  const TimeMs started = d_.env->NowMs();
+  Meta meta = BaseMeta(policy, started);
+  if (!policy.policy) {  // deny-all: every request is answered, none runs
+    std::string where = policy.load_error->ToString();
+    meta.decision = "deny";
+    Answer a = MakeAnswer(w.cid, Outcome::kDenied, ReasonCodeName(ReasonCode::kPolicyError),
+                          "qvm-remote: denied: dom0's policy does not load (" + where + ")", meta);
+    d_.log->Write(LogCategory::kDenied,
+                  {.vm = w.vm, .id = w.cid, .outcome = "denied", .reason = "policy-error"});
+    Finish(w, std::move(a), "denied", 126, 0, 0, "", started);
+    return;
+  }
+  GrantSet grants = LoadGrants(*d_.env, d_.grants_dir);
+  DecisionRequest request{w.vm, w.body};
+  Decision decision = Evaluate(*policy.policy, grants, request, started);
+  meta.decision = decision.allow ? "allow" : "deny";
+  meta.level = std::string(LevelName(decision.level));
+  meta.rule = decision.rule;
+  meta.executor = std::string(ExecutorName(decision.executor));
+  if (decision.grant) meta.grant = FormatTimeMs(decision.grant->expires_ms);
+  if (!decision.allow) {
+    meta.reason = decision.message;
+    Answer a =
+        MakeAnswer(w.cid, Outcome::kDenied, decision.reason_code, DeniedLine(decision), meta);
+    d_.log->Write(LogCategory::kDenied, {.vm = w.vm,
+                                         .id = w.cid,
+                                         .outcome = "denied",
+                                         .rule = decision.rule,
+                                         .reason = decision.reason_code});
+    Finish(w, std::move(a), "denied", 126, 0, 0, "", started);
+    return;
+  }
+
+  // Step 15: deadline = claim time + min(timeout, the policy's cap), on the monotonic clock.
+  std::int64_t timeout = decision.timeout_seconds;
+  if (w.request.timeout_seconds && *w.request.timeout_seconds < timeout) {
+    timeout = *w.request.timeout_seconds;
+  }
+  const MonotonicMs deadline = w.claim_mono + timeout * 1000;
+  if (d_.processes->NowMonotonicMs() >= deadline) {
+    Answer a =
+        MakeAnswer(w.cid, Outcome::kTimeout, "",
+                   "qvm-remote: the deadline passed before a worker was free; nothing ran", meta);
+    d_.log->Write(LogCategory::kTimeout, {.vm = w.vm, .id = w.cid, .outcome = "timeout"});
+    Finish(w, std::move(a), "timeout", 124, 0, 0, "", started);
+    return;
+  }
+  if (d_.dry_run) {
+    meta.executor = "dry-run";
+    Answer a = MakeAnswer(w.cid, Outcome::kOk, "", "", meta);
+    a.files.err.bytes.clear();
+    a.files.out.bytes = "qvm-remote: dry run: would run with the " + meta.executor +
+                        " executor at level " + meta.level + " by rule " + decision.rule + "\n";
+    d_.log->Write(LogCategory::kDry, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
+    Finish(w, std::move(a), "ok", 0, a.files.out.bytes.size(), 0, "", started);
+    return;
+  }
+  if (decision.executor != ExecutorKind::kArgv) {
+    Answer a = MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kNoShellExecutor),
+                          "qvm-remote: this dom0 cannot yet run text without a plan (level full "
+                          "needs the shell executor); nothing ran",
+                          meta);
+    d_.log->Write(LogCategory::kError,
+                  {.vm = w.vm, .id = w.cid, .outcome = "error", .reason = "no-shell-executor"});
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    return;
+  }
+
+  auto spool = d_.spool->Create(w.vm, w.cid, decision.max_output_bytes);
+  if (!spool) {
+    Answer a = MakeAnswer(w.cid, Outcome::kError, "spool",
+                          "qvm-remote: dom0 could not create the output spool; nothing ran", meta);
+    d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "spool"},
+                  spool.error().message);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    return;
+  }
+  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
+  if (auto s = d_.journal->MarkStarted(
+          w.vm, w.cid, StartedInfo{"", boot_id ? std::string(*boot_id) : "", 0, started});
+      !s) {
+    d_.spool->Remove(w.vm, w.cid);
+    Answer a = MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
+                          "qvm-remote: dom0 could not journal the start; nothing ran", meta);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    return;
+  }
+  d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
+  ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path};
+  ExecResult result = d_.argv_executor->Run(decision, exec, *spool);
+
+  meta.duration_ms = result.duration_ms;
+  meta.truncated = result.truncation;
+  meta.exit_code = result.status;
+  meta.outcome = result.outcome;
+  Answer a;
+  a.files.cid = w.cid;
+  a.files.out.path = spool->stdout_path;
+  a.files.err.path = spool->stderr_path;
+  a.files.meta = EncodeMeta([&] {
+    Meta m = meta;
+    m.id = w.cid;
+    return m;
+  }());
+  a.files.exit = std::to_string(result.status);
+  a.spooled = true;
+  LogCategory category = result.outcome == Outcome::kTimeout ? LogCategory::kTimeout
+                         : result.outcome != Outcome::kOk    ? LogCategory::kError
+                         : result.status == 0                ? LogCategory::kDone
+                                                             : LogCategory::kDoneFail;
+  d_.log->Write(
+      category,
+      {.vm = w.vm, .id = w.cid, .outcome = OutcomeName(result.outcome), .rule = decision.rule});
+  if (!result.truncation.empty()) {
+    d_.log->Write(LogCategory::kTrunc, {.vm = w.vm, .id = w.cid}, result.truncation);
+  }
+  Finish(w, std::move(a), std::string(OutcomeName(result.outcome)), result.status,
+         result.stdout_bytes, result.stderr_bytes, result.truncation, started);
+}
+
+void RequestPipeline::Finish(const Work& w, Answer answer, const std::string& outcome, int status,
+                             std::uint64_t out_bytes, std::uint64_t err_bytes,
+                             const std::string& truncated, TimeMs started_ms) {
+  (void)started_ms;
+  FinishedInfo info;
+  info.status = status;
+  info.outcome = outcome;
+  info.stdout_bytes = out_bytes;
+  info.stderr_bytes = err_bytes;
+  info.truncated = truncated;
+  info.spool = answer.spooled ? answer.files.out.path + "\n" + answer.files.err.path : "";
+  info.meta = answer.files.meta;
+  info.finished_ms = d_.env->NowMs();
+  if (auto s = d_.journal->MarkFinished(w.vm, w.cid, info); !s) {
+    d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "journal"},
+                  s.error().message);
+  }
+  answer.journaled = true;
+  answers_.Put(w.vm, std::move(answer));
+}
+
+DeliverReport RequestPipeline::Deliver(const std::string& vm) {
+  DeliverReport report;
+  std::vector<Answer> answers = answers_.Peek(vm, 32);
+  auto removals = answers_.TakeRemovals(vm);
+  if (answers.empty() && removals.empty()) return report;
+  DeliveryBatch batch;
+  for (const Answer& a : answers) batch.results.push_back(a.files);
+  batch.removals = removals;
+  DeliveryOutcome delivered = d_.transport->Deliver(vm, batch);
+  const TimeMs now = d_.env->NowMs();
+  for (const Ack& ack : delivered.acks) {
+    if (ack.kind == AckKind::kFailed) continue;  // kept; retried with the next delivery
+    std::optional<Answer> done = answers_.Done(vm, ack.cid);
+    if (!done) continue;
+    ++report.delivered;
+    if (done->journaled) {
+      if (auto s = d_.journal->MarkDelivered(vm, ack.cid, now); !s) {
+        d_.log->Write(LogCategory::kError, {.vm = vm, .id = ack.cid, .reason = "journal"},
+                      s.error().message);
+      }
+    }
+    if (done->spooled) d_.spool->Remove(vm, ack.cid);
+  }
+  if (!delivered.status.ok()) {
+    report.reached = false;
+    for (const auto& [dir, name] : removals) answers_.AddRemoval(vm, dir, name);
+    d_.log->Write(LogCategory::kError, {.vm = vm, .reason = delivered.status.error().code},
+                  "deliver: " + delivered.status.error().message);
+  }
+  report.waiting = answers_.Count(vm);
+  return report;
+}
+
+// CONTRACT.md "Journal", on start: accepted → interrupted ("did not start"); started → leftovers
+// killed where boot id and start time match, then interrupted; finished → delivered from the
+// spool (or interrupted if the spool is gone); delivered and abandoned → nothing.
+Status RequestPipeline::Recover() {
+  auto rows = d_.journal->Unfinished();
+  if (!rows) return rows.error();
+  const PolicySnapshot policy = d_.policy->Get();
+  const TimeMs now = d_.env->NowMs();
+  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
+  for (const JournalRow& row : *rows) {
+    const std::string& vm = row.accepted.vm;
+    const std::string& cid = row.accepted.cid;
+    Work w{vm, cid, "", {}, 0, now};
+    if (row.state == JournalState::kFinished && row.finished) {
+      Answer a;
+      a.files.cid = cid;
+      a.files.meta = row.finished->meta;
+      a.files.exit = std::to_string(row.finished->status);
+      a.journaled = true;
+      const std::string& spool = row.finished->spool;
+      if (!spool.empty()) {
+        std::size_t nl = spool.find('\n');
+        a.files.out.path = spool.substr(0, nl);
+        a.files.err.path = nl == std::string::npos ? "" : spool.substr(nl + 1);
+        a.spooled = true;
+        auto out = d_.env->Stat(a.files.out.path);
+        auto err = d_.env->Stat(a.files.err.path);
+        if (!out || !out->exists || !err || !err->exists) {
+          // The spool is gone: the result cannot be delivered as it was.
+          Answer lost = MakeAnswer(cid, Outcome::kInterrupted, "",
+                                   "qvm-remote: dom0 restarted and lost this request's output "
+                                   "(it had finished with status " +
+                                       std::to_string(row.finished->status) + ")",
+                                   BaseMeta(policy, now));
+          lost.journaled = true;
+          answers_.Put(vm, std::move(lost));
+          continue;
+        }
+      }
+      answers_.Put(vm, std::move(a));
+      continue;
+    }
+    std::string why = "qvm-remote: dom0 restarted before this request started; it did not run";
+    if (row.state == JournalState::kStarted) {
+      why = "qvm-remote: dom0 restarted while this request ran; it was stopped";
+      const StartedInfo* s = row.started ? &*row.started : nullptr;
+      if (s && !s->containment_id.empty() && boot_id && *boot_id == s->boot_id) {
+        // A process group id from this boot: whatever is left of the command is killed.
+        pid_t pgid = static_cast<pid_t>(std::stoll(s->containment_id));
+        if (pgid > 1) d_.processes->Signal(KillTree{{pgid}}, SIGKILL);
+      }
+    }
+    d_.log->Write(LogCategory::kInterrupted, {.vm = vm, .id = cid, .outcome = "interrupted"});
+    Finish(w, MakeAnswer(cid, Outcome::kInterrupted, "", why, BaseMeta(policy, now)), "interrupted",
+           255, 0, 0, "", now);
+  }
+  return Ok{};
+}
+
+}  // namespace qvmr

@@ -1,0 +1,108 @@
+// The walk of one request through dom0, CONTRACT.md "Request validation" steps 1–15:
+//
+//   Sweep(vm):   fetch a batch (one script call) → validate each request (engine/wire/validate.h)
+//                → journal the accepted ones (one commit per batch: step 12) → answer pings and
+//                refusals → hand the rest to the workers
+//   worker:      decide with the policy and grants of that moment (step 14) → execute (step 15)
+//                → journal finished → answer
+//   Deliver(vm): one script call writes the waiting answers into the VM; each acknowledged one is
+//                journaled delivered and its spool removed
+//   Recover():   before the first sweep, the restart table of CONTRACT.md "Journal"
+//
+// Every request that reaches validation is answered exactly once — except step 1 (not a request
+// name) and step 2 (a cid already journaled: never answered, never run again) — and no answer is
+// ever written over an existing `.exit` (the fixed script refuses to, and acknowledges `exists`).
+//
+// Thread safety: Sweep and Deliver for one VM must not run at once (one thread per VM); different
+// VMs may. Workers run on the pool given.
+#ifndef QVMR_DAEMON_PIPELINE_H_
+#define QVMR_DAEMON_PIPELINE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "daemon/answers.h"
+#include "daemon/exec_path.h"
+#include "daemon/executor.h"
+#include "daemon/journal.h"
+#include "daemon/key_store.h"
+#include "daemon/policy_state.h"
+#include "daemon/processes.h"
+#include "daemon/spool.h"
+#include "daemon/text_log.h"
+#include "daemon/transport.h"
+#include "daemon/workers.h"
+#include "engine/base/env.h"
+
+namespace qvmr {
+
+struct PipelineDeps {
+  Env* env = nullptr;
+  Processes* processes = nullptr;
+  Transport* transport = nullptr;
+  Journal* journal = nullptr;
+  KeyStore* keys = nullptr;
+  PolicyState* policy = nullptr;
+  Executor* argv_executor = nullptr;
+  SpoolDir* spool = nullptr;
+  TextLog* log = nullptr;
+  WorkerPool* workers = nullptr;
+  std::string grants_dir;
+  ExecPath exec_path;
+  bool dry_run = false;
+  std::uint32_t max_claims = 16;  // per fetch call
+  std::int64_t pairing_delay_ms = limits::kPairingDelayMs;
+};
+
+struct SweepReport {
+  bool reached = false;  // the script's end marker came back
+  std::size_t claimed = 0;
+  std::size_t accepted = 0;
+  std::size_t answered = 0;  // refusals and pings answered at once
+};
+
+struct DeliverReport {
+  bool reached = true;
+  std::size_t delivered = 0;  // acknowledged ok or exists
+  std::size_t waiting = 0;    // answers still held for the VM
+};
+
+class RequestPipeline {
+ public:
+  // Every pointer in `deps` must outlive the RequestPipeline.
+  explicit RequestPipeline(PipelineDeps deps);
+
+  // The restart table; call once before the first sweep. Fails only when the journal cannot be
+  // read (the daemon then exits 1 rather than risk running something twice).
+  Status Recover();
+
+  // `recover`: use the script's recover operation (re-offers running/ entries never journaled):
+  // the first sweep after a start and after a failed call. `wait_ms`: how long the script may wait
+  // in the VM for something to become ready.
+  SweepReport Sweep(const std::string& vm, bool recover, std::int64_t wait_ms);
+  DeliverReport Deliver(const std::string& vm);
+
+  std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
+  std::size_t InFlight(const std::string& vm) const;
+
+ private:
+  struct Work;
+  void Decide(const Work& work);
+  void Finish(const Work& work, Answer answer, const std::string& outcome, int status,
+              std::uint64_t out_bytes, std::uint64_t err_bytes, const std::string& truncated,
+              TimeMs started_ms);
+  void AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
+                 std::string_view reason, const std::string& err_line);
+
+  PipelineDeps d_;
+  AnswerBox answers_;
+  mutable std::mutex inflight_mu_;
+  std::map<std::string, std::size_t> inflight_;
+};
+
+}  // namespace qvmr
+
+#endif  // QVMR_DAEMON_PIPELINE_H_
