@@ -45,6 +45,17 @@ Status WriteWorkFile(const std::string& path, std::string_view text) {
   return Ok{};
 }
 
+// mkdir -p, each new level 0700 (the work directory lives under /run, made on first use).
+Status MakeDirs(const std::string& path) {
+  for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string prefix = slash == std::string::npos ? path : path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return MakeError("work-file", prefix + ": " + std::strerror(errno));
+    }
+    if (slash == std::string::npos) return Ok{};
+  }
+}
+
 class ShellExecutor : public Executor {
  public:
   ShellExecutor(Processes* processes, Env* env, Containment* containment, std::string work_dir)
@@ -58,9 +69,8 @@ class ShellExecutor : public Executor {
         request.exec_path == nullptr || request.vm.empty() || request.cid.empty()) {
       return Refuse("qvm-remote: internal error: no shell command to run\n", spool);
     }
-    if (mkdir(work_dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Refuse("qvm-remote: could not prepare the command: " + work_dir_ + ": " +
-                        std::strerror(errno) + "\n",
+    if (Status made = MakeDirs(work_dir_); !made.ok()) {
+      return Refuse("qvm-remote: could not prepare the command: " + made.error().message + "\n",
                     spool);
     }
     // VM name and cid are validated (letters, digits, `_.-`): a safe file name, unique per
