@@ -18,6 +18,7 @@
 
 #include "daemon/executor.h"
 #include "gtest/gtest.h"
+#include "tests/support/daemon_local_world.h"
 #include "tests/support/daemon_temp_dir.h"
 #include "tests/support/fake_env.h"
 
@@ -274,6 +275,30 @@ TEST_P(ShellExecutorTest, RefusesADecisionThatIsNotForTheShell) {
           ->Run(decision, request, *spool);
   EXPECT_EQ(result.outcome, Outcome::kError);
   EXPECT_EQ(ReadWholeFile(spool->stdout_path), "");
+}
+
+// End to end: the real daemon (local transport, --once) runs a `full` request in the shell
+// executor under the containment `auto` picks, and its background job does not survive.
+TEST(ShellExecutorDaemonTest, TheDaemonRunsAFullRequestAsAScriptAndKillsItsBackgroundJob) {
+  testing::LocalWorld w;
+  std::string policy = ReadWholeFile(w.PolicyFile());
+  const std::string read_only = "work: {level: read-only}";
+  ASSERT_NE(policy.find(read_only), std::string::npos);
+  policy.replace(policy.find(read_only), read_only.size(), "work: {level: full}");
+  w.tmp().WriteFile("root/etc/qubes/remote-policy.d/50-test.yaml", policy, 0644);
+  const std::string tag = UniqueSleep();
+  const std::string cid = w.NewCid();
+  w.Submit("work", cid,
+           "for i in 1 2; do echo \"$i\"; done\nsetsid sleep " + tag + " &\necho \"$PAGER\"\n",
+           testing::kKeyWork);
+  DaemonOptions options;
+  options.containment = "auto";
+  ASSERT_EQ(w.RunOnce(options), 0);
+  EXPECT_EQ(w.Result("work", cid, "out"), "1\n2\ncat\n");
+  EXPECT_EQ(w.Result("work", cid, "exit"), "0");
+  EXPECT_EQ(w.MetaValue("work", cid, "outcome"), "ok");
+  EXPECT_EQ(w.MetaValue("work", cid, "executor"), "shell");
+  EXPECT_EQ(ProcessesWithArgument(tag), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMechanism, ShellExecutorTest,
