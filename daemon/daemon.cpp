@@ -103,11 +103,22 @@ int RunDaemon(const DaemonOptions& options) {
     case TransportChoice::kLocal:
       transport = NewLocalTransport(Processes::Posix(), options.local_dir);
       break;
-    case TransportChoice::kPoll:
     case TransportChoice::kWatch:
-      return Fail(&text_log,
-                  "the poll transport is not available in this build; use "
-                  "--transport local --local-dir DIR");
+      text_log.Info("the watch transport does not exist yet: using poll");
+      [[fallthrough]];
+    case TransportChoice::kPoll: {
+      // qvm-run, qvm-ls and qvm-check are found through the daemon's own PATH (never --root).
+      const char* path = std::getenv("PATH");
+      std::string search = path ? path : "/usr/local/bin:/usr/bin:/bin";
+      auto oracle = VmStateOracle::Create(Processes::Posix(), {.search_path = search});
+      if (!oracle) return Fail(&text_log, oracle.error().message);
+      states = std::move(*oracle);
+      auto poll = NewPollTransport(Processes::Posix(),
+                                   {.search_path = search, .limits = {}, .states = states.get()});
+      if (!poll) return Fail(&text_log, poll.error().message);
+      transport = std::move(*poll);
+      break;
+    }
   }
 
   // Containment before the first command: `auto` logs what it chose and why not the ones before;

@@ -58,6 +58,10 @@ inline constexpr std::size_t kMaxVmNameBytes = 31;
 // CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.
 inline constexpr std::size_t kAuditExcerptBytes = 4096;
 inline constexpr std::size_t kAuditExcerptCappedBytes = 256;
+// RE2's memory budget for the compiled `blocked` set (program and DFA cache together): one
+// search holds at most this much; a set that needs more fails to load, and a search that runs
+// out denies (code `limit`), never reads as "not blocked".
+inline constexpr std::int64_t kBlocklistMaxMemBytes = 64LL << 20;
 
 }  // namespace qvmr::limits
 

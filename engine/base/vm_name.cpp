@@ -19,7 +19,10 @@ bool IsValidVmName(std::string_view name) {
 }
 
 bool IsValidVmPattern(std::string_view pattern) {
-  if (pattern.empty() || pattern.size() > 31) return false;
+  if (pattern.find('*') == std::string_view::npos) return IsValidVmName(pattern);
+  // A pattern must be able to match some valid name: no other metacharacter, and a first
+  // character a name may start with.
+  if (pattern.size() > 31 || !(IsAlpha(pattern[0]) || pattern[0] == '*')) return false;
   for (char c : pattern) {
     if (!IsNameChar(c) && c != '*') return false;
   }

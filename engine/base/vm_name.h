@@ -9,7 +9,8 @@ namespace qvmr {
 // Qubes' rule: ^[a-zA-Z][a-zA-Z0-9_.-]{0,30}$
 bool IsValidVmName(std::string_view name);
 
-// A `protected` pattern: a VM name in which `*` matches any run of characters (`sys-*`).
+// A `targets` or `protected` entry: a VM name, or a name in which `*` matches any run of
+// characters (`sys-*`, `*-dvm`, `*`). No other metacharacter; it starts with a letter or `*`.
 bool IsValidVmPattern(std::string_view pattern);
 bool VmPatternMatches(std::string_view pattern, std::string_view name);
 

@@ -3,6 +3,7 @@
 #include "engine/base/excerpt.h"
 #include "engine/base/units.h"
 #include "engine/base/vm_name.h"
+#include "engine/policy/targets.h"
 
 namespace qvmr {
 namespace {
@@ -57,6 +58,13 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
       if (rule.program == program && try_rule(rule)) return out;
     }
   }
+  MatchContext unscoped = ctx;
+  unscoped.unscoped = true;
+  static const std::vector<std::string> kNone;
+  auto range = [&] {  // only for messages: no cost on the allow path
+    return DescribeTargets(ctx.targets, ctx.protected_patterns ? *ctx.protected_patterns : kNone,
+                           ctx.requester);
+  };
   auto by_program = policy.rules_by_program.find(program);
   if (by_program != policy.rules_by_program.end()) {
     const std::size_t operands = reading.parsed.operands.size();
@@ -66,36 +74,48 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
         return out;
       }
     }
+  }
+  // A rule of a higher level: say which level would allow it. Unscoped: also a targeted rule
+  // that matches only if `<vm>` named any VM (the targets would have to cover it as well).
+  auto needs_level = [&](bool scoped) {
+    if (by_program == policy.rules_by_program.end()) return false;
+    const std::size_t operands = reading.parsed.operands.size();
+    const std::size_t options = reading.parsed.options.size();
     for (const RuleIndexEntry& entry : by_program->second) {
       const Rule* rule = entry.rule;
-      if (entry.level > level && entry.Admits(operands, options) &&
-          RuleMatches(*rule, reading.parsed, ctx)) {
-        out.code = "no-rule";
-        out.message = "'" + Excerpt(normalized) + "' needs level " + LevelText(rule->level) +
-                      " (rule '" + rule->text + "' at " + rule->pos.FileLine() +
-                      "); this VM has level " + LevelText(level);
-        return out;
-      }
+      if (entry.level <= level || !entry.Admits(operands, options)) continue;
+      if (!scoped && rule->vm_scope != VmScope::kTargeted) continue;
+      if (!RuleMatches(*rule, reading.parsed, scoped ? ctx : unscoped)) continue;
+      out.code = "no-rule";
+      out.message = "'" + Excerpt(normalized) + "' needs level " + LevelText(rule->level) +
+                    " (rule '" + rule->text + "' at " + rule->pos.FileLine() +
+                    "); this VM has level " + LevelText(level);
+      if (!scoped) out.message += ", and there <vm> names " + range();
+      return true;
     }
-  }
-  // A rule that would match if `<vm>` ranged over every VM: say what it does range over.
-  MatchContext unscoped;
-  unscoped.requester = "";
+    return false;
+  };
+  if (needs_level(/*scoped=*/true)) return out;
+  // A rule that would match if `<vm>` ranged over every VM: say what it does range over, and
+  // for a VM without targets, that it names none and where to add them.
   auto scope_hint = [&](const Rule& rule) {
     if (rule.vm_scope != VmScope::kTargeted || !RuleMatches(rule, reading.parsed, unscoped)) {
       return false;
     }
-    std::string range;
-    if (ctx.targets) {
-      for (const auto& t : *ctx.targets) range += (range.empty() ? "" : ", ") + t;
-      range = "only this VM's targets (" + range + ")";
-    } else {
-      for (const auto& p : *ctx.protected_patterns) range += (range.empty() ? "" : ", ") + p;
-      range = "no protected VM (" + range + ")";
+    if (!ctx.targets) {
+      out.code = "no-targets";
+      out.message =
+          "'" + Excerpt(normalized) + "': <vm> in rule '" + rule.text + "' (" +
+          rule.pos.FileLine() + ") names no VM: VM '" + std::string(ctx.requester) +
+          "' has no targets; to let it act on other VMs, add `targets:` (names, or "
+          "'*' for every VM that is not protected) to " +
+          (vm ? "vms." + vm->name + " in " + vm->pos.file
+              : "a vms." + std::string(ctx.requester) + " entry in /etc/qubes/remote-policy.d/");
+      return true;
     }
     out.code = "no-rule";
     out.message = "'" + Excerpt(normalized) + "': <vm> in rule '" + rule.text + "' (" +
-                  rule.pos.FileLine() + ") names " + range + " and never the requesting VM itself";
+                  rule.pos.FileLine() + ") names only this VM's targets: " + range();
     return true;
   };
   if (vm && level >= Level::kReadOnly) {
@@ -108,6 +128,7 @@ RuleSearch FindRule(const Policy& policy, const VmPolicy* vm, const SimpleComman
       if (entry.level <= level && scope_hint(*entry.rule)) return out;
     }
   }
+  if (needs_level(/*scoped=*/false)) return out;
   if (misplaced_filter) {
     out.code = "filter-position";
     out.message = "'" + Excerpt(program) +
@@ -153,24 +174,28 @@ Decision Evaluate(const Policy& policy, const GrantSet& grants, const DecisionRe
   d.timeout_seconds = policy.TimeoutSeconds(request.vm);
   d.max_output_bytes = policy.MaxOutputBytes(request.vm);
 
-  auto blocked = [&](const BlockedPattern& b, std::size_t offset) {
+  // True (and `d` a deny) if a blocked pattern matches `text`, or if the search failed: the one
+  // check of every level must not read an RE2 failure as "not blocked".
+  auto blocked = [&](std::string_view text, std::size_t offset) {
+    auto match = policy.blocklist.FirstMatch(text);
+    if (!match) {
+      Deny(d, match.error().code, match.error().message, offset);
+      return true;
+    }
+    if (*match == nullptr) return false;
+    const BlockedPattern& b = **match;
     d.rule = b.pos.FileLine();
     Deny(d, "blocked", "blocked: " + b.reason + " (pattern at " + b.pos.FileLine() + ")", offset);
+    return true;
   };
-  if (const BlockedPattern* b = policy.blocklist.FirstMatch(request.text)) {
-    blocked(*b, 0);
-    return d;
-  }
+  if (blocked(request.text, 0)) return d;
   ShellResult shell = AnalyzeShell(request.text);
   std::vector<std::string> normalized_commands;  // plan order; reused for rules and verdicts
   if (shell.ok) {
     for (const Pipeline& p : shell.plan.pipelines) {
       for (const SimpleCommand& cmd : p.stages) {
         normalized_commands.push_back(NormalizedCommand(cmd));
-        if (const BlockedPattern* b = policy.blocklist.FirstMatch(normalized_commands.back())) {
-          blocked(*b, cmd.offset);
-          return d;
-        }
+        if (blocked(normalized_commands.back(), cmd.offset)) return d;
       }
     }
   }

@@ -3,8 +3,9 @@
 //
 // Order of checks (docs/policy-reference.md "Decisions"): effective level (base level raised by
 // an unexpired grant, capped by max_dev_mode); `blocked` over the raw text and each simple
-// command's normalized form (every level, dev-mode included); `deny` level; `full` → shell
-// executor; below `full` → shell analysis, then a rule for every simple command.
+// command's normalized form (every level, dev-mode included; a search RE2 cannot finish denies);
+// `deny` level; `full` → shell executor; below `full` → shell analysis, then a rule for every
+// simple command.
 //
 // Cost: one shell analysis pass, one RE2 set pass per simple command, and for each simple command
 // one argv reading plus a scan of the rules for its program only. No allocation proportional to
@@ -69,7 +70,9 @@ struct Decision {
 };
 
 // Stable deny codes beyond the shell's (engine/shell.h) and the argv reader's
-// (engine/option_table.h): blocked, level-deny, no-rule, filter-position, bad-vm.
+// (engine/option_table.h): blocked, limit (the blocked search could not finish: RE2 out of
+// memory), level-deny, no-rule, no-targets (`<vm>` in a manage or own allow rule, for a VM
+// without `targets`), filter-position, bad-vm.
 Decision Evaluate(const Policy& policy, const GrantSet& grants, const DecisionRequest& request,
                   TimeMs now);
 

@@ -24,6 +24,7 @@
 #include "engine/policy/blocklist.h"
 #include "engine/policy/option_table.h"
 #include "engine/policy/rule.h"
+#include "engine/policy/targets.h"
 
 namespace qvmr {
 
@@ -38,7 +39,7 @@ struct Defaults {
   Setting<Level> level{Level::kDeny, {}};
   Setting<std::int64_t> timeout_seconds{300, {}};
   Setting<std::uint64_t> max_output_bytes{10u << 20, {}};
-  Setting<std::vector<std::string>> protected_vms{{"dom0", "sys-*"}, {}};
+  Setting<std::vector<std::string>> protected_vms{DefaultProtectedVms(), {}};
   Setting<std::int64_t> max_dev_duration_seconds{7200, {}};
   bool protected_set = false;  // a file gave `protected` (then its lists replace the built-in)
 };
@@ -50,8 +51,9 @@ struct VmPolicy {
   SourcePos pos;
   std::optional<Setting<Level>> level;
   std::vector<Rule> allow;
-  std::optional<std::vector<std::string>> targets;
+  std::optional<std::vector<std::string>> targets;  // names and `*` patterns (targets.h)
   SourcePos targets_pos;
+  std::vector<SourcePos> target_item_pos;  // one per entry of `targets`, for lint
   std::optional<Setting<Level>> max_dev_mode;
   std::optional<Setting<std::int64_t>> max_dev_duration_seconds;
   std::optional<Setting<std::int64_t>> timeout_seconds;

@@ -148,8 +148,13 @@ Result<std::vector<std::string>> FileReader::VmNames(const YAML::Node& n, const 
   for (const auto& item : *items) {
     auto s = Scalar(item, where);
     if (!s) return s.error();
-    bool ok = patterns ? IsValidVmPattern(*s) : IsValidVmName(*s);
-    if (!ok) return Err(item, "bad-vm-name", where + ": '" + *s + "' is not a valid VM name");
+    if (patterns ? !IsValidVmPattern(*s) : !IsValidVmName(*s)) {
+      return Err(item, "bad-vm-name",
+                 where + ": '" + *s + "' is not a valid VM name" +
+                     (patterns ? " or pattern (letters, digits, _ . - and the wildcard *, "
+                                 "starting with a letter or *)"
+                               : ""));
+    }
     names.push_back(*s);
   }
   return names;
@@ -408,10 +413,11 @@ Status FileReader::ApplyVm(const std::string& name, const YAML::Node& n) {
       st = ApplyRules(v, where, proto, d_.vm_rules[name]);
       if (!st) return st;
     } else if (key == "targets") {
-      auto names = VmNames(v, where, /*patterns=*/false);
+      auto names = VmNames(v, where, /*patterns=*/true);
       if (!names) return names.error();
       if (!vm.targets) vm.targets.emplace();
       vm.targets_pos = Pos(v);
+      for (const auto& item : v) vm.target_item_pos.push_back(Pos(item));
       for (auto& t : *names) vm.targets->push_back(std::move(t));
     } else if (key == "max_dev_duration" || key == "timeout") {
       auto secs =

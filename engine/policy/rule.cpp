@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "engine/base/vm_name.h"
+#include "engine/policy/targets.h"
 
 namespace qvmr {
 namespace {
@@ -404,20 +405,11 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
       return IsValidVmName(v);
     case Kind::kVm: {
       if (!IsValidVmName(v)) return false;
-      if (scope == VmScope::kAnyVm) return true;
-      if (v == ctx.requester) return false;
-      if (ctx.targets) {
-        for (const auto& t : *ctx.targets) {
-          if (t == v) return true;
-        }
-        return false;
-      }
-      if (ctx.protected_patterns) {
-        for (const auto& pat : *ctx.protected_patterns) {
-          if (VmPatternMatches(pat, v)) return false;
-        }
-      }
-      return true;
+      if (scope == VmScope::kAnyVm || ctx.unscoped) return true;
+      static const std::vector<std::string> kNone;
+      return ClassifyTarget(v, ctx.requester, ctx.targets,
+                            ctx.protected_patterns ? *ctx.protected_patterns : kNone) ==
+             TargetVerdict::kTarget;
     }
     case Kind::kProp:
       if (v.empty() || v.size() > 64 || v[0] < 'a' || v[0] > 'z') return false;

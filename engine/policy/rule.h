@@ -2,8 +2,10 @@
 // compiled once against their command's option table and matched against a read argv. The
 // language is specified in docs/policy-reference.md ("Rules").
 //
-// Cost: matching is linear in the argv's options × the rule's items, plus a small backtracking
-// over operand repeats (bounded by the operand count).
+// Cost: RuleMatches is O(argv options × rule option items + rule operand items × argv operands):
+// the operands are matched by a table over positions, never by backtracking (the operands come
+// from the VM). A targeted `<vm>` test adds a pass over the VM's targets and protected patterns
+// (engine/policy/targets.h). Thread safety: a compiled Rule is immutable; matching is pure.
 #ifndef QVMR_ENGINE_POLICY_RULE_H_
 #define QVMR_ENGINE_POLICY_RULE_H_
 
@@ -45,7 +47,7 @@ struct OperandItem {
 // Where a rule comes from decides what `<vm>` ranges over (docs/policy-reference.md).
 enum class VmScope {
   kAnyVm,     // read-only and monitor class rules: any valid VM name
-  kTargeted,  // manage class rules and a VM's own allow rules: targets or non-protected, not self
+  kTargeted,  // manage class rules and a VM's own allow rules: the requester's targets only
 };
 
 struct Rule {
@@ -80,8 +82,11 @@ Result<Rule> CompileRule(std::string_view text, const CommandTable& table, const
 // Who is asking, and what `<vm>` may name for them.
 struct MatchContext {
   std::string_view requester;
-  const std::vector<std::string>* targets = nullptr;  // null: no targets set
-  const std::vector<std::string>* protected_patterns = nullptr;
+  const std::vector<std::string>* targets = nullptr;  // null: no targets set (`<vm>` names none)
+  const std::vector<std::string>* protected_patterns = nullptr;  // null: none
+  // For explanations only: `<vm>` matches any valid VM name whatever the rule's scope, so a
+  // denial can say that the scope, not the rule, refused.
+  bool unscoped = false;
 };
 
 bool ValueMatches(const ValuePattern& pattern, std::string_view value, VmScope scope,

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   argv.insert(argv.end(), parts.begin() + 1, parts.end());
   qvmr::ArgvReading reading = qvmr::ReadArgv(table, argv);
   if (!rule.ok() || !reading.ok) return 0;
-  std::vector<std::string> targets{"t1"};
+  std::vector<std::string> targets{"t1", "b*", "*"};
   std::vector<std::string> prot{"dom0", "sys-*"};
   qvmr::MatchContext ctx{"requester", &targets, &prot};
   (void)qvmr::RuleMatches(*rule, reading.parsed, ctx);

@@ -44,6 +44,9 @@ vms:
     max_dev_duration: 4h
   ops:
     level: manage
+  named:
+    level: manage
+    targets: [ 'build-*', sys-usb, named, fedora-40, work ]
 YAML
 F=$L/20-extra.yaml
 expect_rc 0 "warnings only" lint --policy-dir "$L"
@@ -66,16 +69,26 @@ expect_out "^$F:13:21: warning: defaults.max_dev_duration 3h is above" "long def
 expect_out "^$F:24:19: warning: .*grants may raise VM to full" "max_dev_mode full"
 expect_out "^$F:25:23: warning: vms.dev.max_dev_duration 4h is above the default 2h" \
   "long VM dev duration"
-expect_out "^$F:23:14: warning: rule 'qvm-start <vm>' uses <vm> and vms.dev has no targets: it acts on every non-protected VM" \
+expect_out "^$F:23:14: warning: rule 'qvm-start <vm>' uses <vm> and vms.dev has no targets: it matches no VM \\(denied: no-targets\\)$" \
   "<vm> without targets"
 expect_no_out "warning: rule 'qvm-start --quiet <vm>' uses <vm>" "agent has targets"
-expect_out "^$F:26:3: warning: vms.ops may reach level manage and has no targets: manage rules act on every VM that is not protected \\(dom0, sys-\\*\\)" \
+expect_out "^$F:26:3: warning: vms.ops may reach level manage and has no targets: <vm> in its manage rules names no VM, so they act on nothing \\(denied: no-targets\\); add targets: \\[names\\] or \\['\\*'\\] \\(every VM except the protected ones\\)" \
   "manage without targets"
+expect_out "^$F:21:3: warning: vms.dev may reach level manage and has no targets" \
+  "a grant cap of full can grant manage: no targets warned too"
 expect_no_out "warning: vms.agent may reach" "monitor without grants never reaches manage"
+expect_no_out "warning: vms.named may reach" "a VM with targets"
+expect_out "^$F:30:27: warning: vms.named.targets names 'sys-usb' explicitly, a protected VM \\(pattern 'sys-\\*' of the built-in list\\): the name wins, so <vm> may act on it$" \
+  "explicit protected name"
+expect_out "^$F:30:43: warning: vms.named.targets names 'fedora-40' explicitly, a protected VM \\(pattern 'fedora-\\*'" \
+  "explicit protected template"
+expect_out "^$F:30:36: warning: vms.named.targets lists named itself: <vm> never names the requesting VM \\(rules use <self>\\)$" \
+  "targets naming the VM itself"
+expect_no_out "targets names '(build-\\*|work)'" "patterns and unprotected names are not warned"
 expect_out "^$F:20:14: warning: vms.idle.allow is never used: the VM's level is deny" \
   "allow rules of a deny VM"
 expect_no_out "error:" "warnings are not errors"
-expect_out "^lint: 2 file\\(s\\), 12 class rule\\(s\\), 12 warning\\(s\\)$" "summary counts warnings"
+expect_out "^lint: 2 file\\(s\\), 12 class rule\\(s\\), 16 warning\\(s\\)$" "summary counts warnings"
 
 # A load error: file:line:col: error:, exit 1.
 write "$L/30-bad.yaml" <<'YAML'

@@ -16,7 +16,10 @@ expect_out "^base level: read-only \\($F:31\\)$" "base level position"
 expect_out "^effective level: read-only$" "effective level"
 expect_out "^grant: none$" "no grant"
 expect_out "^targets: sandbox \\($F:33\\)$" "targets"
-expect_out "^protected: dom0, sys-\\* \\(built-in\\)$" "protected"
+expect_out "^effective targets: <vm> in manage and allow rules names sandbox; never agent itself$" \
+  "effective targets"
+expect_out "^protected: dom0, sys-\\*, disp-mgmt-\\*, default-mgmt-dvm, \\*-dvm, vault, anon-whonix, whonix-\\*, fedora-\\*, debian-\\* \\(built-in\\)$" \
+  "protected"
 expect_out "^  $F:32: qvm-start --quiet <vm>$" "allow rule"
 expect_out "^  $F:19: qvm-ls \\[--running\\]$" "read-only rule"
 expect_out "^  $F:22: grep \\[-i\\] <text>  \\(filter: later pipeline stages only\\)$" "read-only rule 4"
@@ -26,7 +29,21 @@ expect_rc 0 "list watcher" list watcher "${D[@]}"
 expect_out "^class monitor:$" "monitor class listed"
 expect_out "^  $F:24: xl list \\[-l\\]$" "monitor rule listed"
 expect_no_out "qvm-start <vm>" "manage rules not listed for monitor"
-expect_out "^targets: none set" "no targets"
+expect_out "^targets: none set: <vm> in manage and allow rules names no VM \\(denied: no-targets\\); add targets to vms.watcher in $F$" \
+  "no targets: names no VM, and where to add them"
+mkpolicydir "$T/s"
+write_base_policy "$T/s/10-base.yaml"
+write "$T/s/20-star.yaml" <<'YAML'
+version: 1
+vms:
+  star:
+    level: manage
+    targets: [ '*', sys-usb, 'build-*' ]
+YAML
+expect_rc 0 "list star" list star --policy-dir "$T/s" --grants-dir "$T/grants"
+expect_out "^targets: \\*, sys-usb, build-\\* \\($T/s/20-star.yaml:5\\)$" "targets as written"
+expect_out "^effective targets: <vm> in manage and allow rules names sys-usb, and any VM matching '\\*', 'build-\\*' that is not protected \\(dom0, sys-\\*, .*debian-\\*\\); never star itself$" \
+  "effective targets of patterns"
 expect_rc 0 "list unknown VM" list stranger "${D[@]}"
 expect_out "^effective level: deny$" "unknown VM is deny"
 expect_no_out "^class " "deny uses no class"

@@ -95,7 +95,7 @@ expect_out "^coverage: 6/7 rules \\(85%\\)$" "coverage figure"
 write "$T/mgr.yaml" <<'YAML'
 version: 1
 vms:
-  mgr: { level: manage }
+  mgr: { level: manage, targets: [ '*' ] }
 tests:
   - { vm: mgr, cmd: 'qvm-start sandbox', expect: allow }
 YAML

@@ -1,21 +1,17 @@
 // `lint [PATH...]`: load errors (exit 1) and warnings (exit 0): scalar overrides, shadowed rules
 // (shadow.cpp), allow rules a deny-level VM never uses, generous grant caps, VMs that may reach
-// manage without targets, and `<vm>` allow rules of a VM without targets.
+// manage without targets and `<vm>` allow rules of a VM without targets (both name no VM), and
+// targets that name a protected VM or the VM itself.
 #include <algorithm>
 #include <iostream>
 #include <tuple>
 
 #include "engine/base/units.h"
+#include "engine/policy/targets.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {
 namespace {
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
 
 std::vector<Diagnostic> VmWarnings(const Policy& policy) {
   std::vector<Diagnostic> out;
@@ -45,19 +41,40 @@ std::vector<Diagnostic> VmWarnings(const Policy& policy) {
                          FormatDuration(vm.max_dev_duration_seconds->value) +
                          " is above the default " + FormatDuration(default_dev)});
     }
-    const Level reachable = vm.max_dev_mode ? std::max(base, vm.max_dev_mode->value) : base;
-    if (!vm.targets && reachable == Level::kManage) {
+    // At manage by its level, or by a grant (`--level manage` is possible below a full cap).
+    const bool may_manage = base == Level::kManage || (base < Level::kManage && vm.max_dev_mode &&
+                                                       vm.max_dev_mode->value >= Level::kManage);
+    if (!vm.targets && may_manage) {
       out.push_back({vm.pos, where +
-                                 " may reach level manage and has no targets: manage rules "
-                                 "act on every VM that is not protected (" +
-                                 Join(policy.defaults.protected_vms.value) +
-                                 "), templates and offline VMs included"});
+                                 " may reach level manage and has no targets: <vm> in its manage "
+                                 "rules names no VM, so they act on nothing (denied: no-targets); "
+                                 "add targets: [names] or ['*'] (every VM except the protected "
+                                 "ones) to let it manage other VMs"});
     }
     if (!vm.targets) {
       for (const Rule& rule : vm.allow) {
         if (!RuleUsesVm(rule)) continue;
         out.push_back({rule.pos, "rule '" + rule.text + "' uses <vm> and " + where +
-                                     " has no targets: it acts on every non-protected VM"});
+                                     " has no targets: it matches no VM (denied: no-targets)"});
+      }
+      continue;
+    }
+    const auto& protected_vms = policy.defaults.protected_vms;
+    for (std::size_t i = 0; i < vm.targets->size(); ++i) {
+      const std::string& target = (*vm.targets)[i];
+      const SourcePos pos = i < vm.target_item_pos.size() ? vm.target_item_pos[i] : vm.targets_pos;
+      if (target == name) {
+        out.push_back({pos, where + ".targets lists " + name +
+                                " itself: <vm> never names the requesting VM (rules use <self>)"});
+        continue;
+      }
+      if (IsVmPatternEntry(target)) continue;
+      if (const std::string* p = ProtectedMatch(target, protected_vms.value)) {
+        out.push_back({pos, where + ".targets names '" + target +
+                                "' explicitly, a protected VM (pattern '" + *p + "' of " +
+                                (protected_vms.pos.line > 0 ? protected_vms.pos.ToString()
+                                                            : std::string("the built-in list")) +
+                                "): the name wins, so <vm> may act on it"});
       }
     }
   }

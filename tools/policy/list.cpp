@@ -1,9 +1,11 @@
 // `list VM`: what one VM may do — effective level, grant, its own rules, the class rules it may
-// use, its targets and the protected VMs — each with the file:line that says so.
+// use, its targets (as written, and what `<vm>` then names) and the protected VMs — each with the
+// file:line that says so.
 #include <iostream>
 
 #include "engine/base/units.h"
 #include "engine/base/vm_name.h"
+#include "engine/policy/targets.h"
 #include "tools/policy/policy_tool.h"
 
 namespace qvmr::tool {
@@ -78,13 +80,15 @@ int RunList(Env& env, const CommonOptions& common, const std::string& name) {
     std::cout << "max_dev_mode: none (no grants)\n";
   }
 
-  if (vm && vm->targets) {
-    std::cout << "targets: " << JoinNames(*vm->targets) << " (" << vm->targets_pos.FileLine()
-              << ")\n";
+  const std::vector<std::string>* targets = vm && vm->targets ? &*vm->targets : nullptr;
+  if (targets) {
+    std::cout << "targets: " << JoinNames(*targets) << " (" << vm->targets_pos.FileLine() << ")\n";
+    std::cout << "effective targets: <vm> in manage and allow rules names "
+              << DescribeTargets(targets, policy->defaults.protected_vms.value, name) << "\n";
   } else {
-    std::cout << "targets: none set: <vm> in manage and allow rules ranges over every VM except "
-                 "the protected ones and "
-              << name << " itself\n";
+    std::cout << "targets: none set: <vm> in manage and allow rules names no VM (denied: "
+                 "no-targets); add targets to "
+              << (vm ? "vms." + name + " in " + vm->pos.file : "a vms." + name + " entry") << "\n";
   }
   std::cout << "protected: " << JoinNames(policy->defaults.protected_vms.value) << " ("
             << Where(policy->defaults.protected_vms.pos, "built-in") << ")\n";

@@ -17,7 +17,7 @@
 //     characters; <word> covers <prop>, <int>, <vm>, <any-vm>, <self> and literals it matches;
 //     <any-vm> (and <vm> in a read-only or monitor rule) covers <vm>, <self> and VM-name
 //     literals; <prop> and <int> cover literals they match. A `<vm>` of a manage or allow rule
-//     (targets or non-protected, never the requester) covers only the same `<vm>`.
+//     (what the targets cover, never the requester) covers only the same `<vm>`.
 //
 // So identical rules (modulo whitespace, quoting and option order) are always found. Not found:
 // coverage by a union of several earlier rules, operand lists of different lengths (`[X] [Y]`

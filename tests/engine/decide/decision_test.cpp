@@ -49,7 +49,7 @@ blocked:
 vms:
   reader: {level: read-only}
   watcher: {level: monitor}
-  manager: {level: manage}
+  manager: {level: manage, targets: ['*']}
   agent:
     level: read-only
     targets: [sandbox-1]
@@ -57,6 +57,13 @@ vms:
     max_dev_mode: manage
   root-ish: {level: full}
   shut: {level: deny, allow: ['qvm-ls']}
+  lonely: {level: manage}
+  helper: {level: read-only, allow: ['qvm-start <vm>']}
+  builder: {level: manage, targets: ['build-*']}
+  named:
+    level: manage
+    targets: ['*', default-mgmt-dvm, fedora-40-dvm, vault, anon-whonix, whonix-gw-17, fedora-40,
+              debian-12, disp-mgmt-work, sys-usb, dom0, named]
 )";
 
 class DecisionTest : public ::testing::Test {
@@ -184,9 +191,9 @@ TEST_F(DecisionTest, TargetsBoundTheVmPlaceholder) {
   EXPECT_TRUE(Eval("agent", "qvm-start sandbox-1").allow);
   Decision other = Eval("agent", "qvm-start work");
   EXPECT_FALSE(other.allow);
-  EXPECT_THAT(other.message, HasSubstr("only this VM's targets (sandbox-1)"));
+  EXPECT_THAT(other.message, HasSubstr("only this VM's targets: sandbox-1; never agent itself"));
   EXPECT_THAT(Eval("manager", "qvm-start sys-net").message,
-              HasSubstr("no protected VM (dom0, sys-*)"));
+              HasSubstr("any VM matching '*' that is not protected (dom0, sys-*, disp-mgmt-*"));
   EXPECT_FALSE(Eval("agent", "qvm-start agent").allow);
   // The manage class's <vm> does not widen an agent with targets even at manage.
   EXPECT_FALSE(Eval("manager", "qvm-start sys-net").allow);
@@ -257,6 +264,101 @@ TEST_F(DecisionTest, MessagesQuoteVmTextBoundedOnOneLine) {
     EXPECT_EQ(d.message.find('\x1b'), std::string::npos) << d.message;
   }
   EXPECT_THAT(Eval("reader", "qvm-ls '--a\nb'").message, HasSubstr("'--a\\x0ab'"));
+}
+
+}  // namespace
+}  // namespace qvmr
+
+namespace qvmr {
+namespace {
+
+bool OutOfMemorySearch(const RE2::Set&, std::string_view, std::vector<int>* hits,
+                       RE2::Set::ErrorInfo* error) {
+  hits->clear();
+  error->kind = RE2::Set::kOutOfMemory;
+  return false;
+}
+
+// `blocked` is the one check of every level: an RE2 search that could not finish denies with
+// `limit` — at full (where nothing else checks the text) and below it — and never reads as a miss.
+TEST_F(DecisionTest, ABlockedSearchRe2CouldNotFinishDeniesAtEveryLevel) {
+  BlocklistOptions options;
+  options.search = &OutOfMemorySearch;
+  auto failing = Blocklist::Compile(policy.blocklist.patterns(), options);
+  ASSERT_TRUE(failing.ok());
+  policy.blocklist = std::move(*failing);
+  for (const char* vm : {"root-ish", "reader", "manager"}) {
+    Decision d = Eval(vm, "qvm-ls");
+    EXPECT_FALSE(d.allow) << vm;
+    EXPECT_EQ(d.reason_code, "limit") << vm;
+    EXPECT_EQ(d.executor, ExecutorKind::kNone) << vm;
+    EXPECT_THAT(d.message, HasSubstr("RE2 ran out of memory")) << vm;
+  }
+  grants.by_vm["agent"] = *MakeGrant(policy, "agent", 60, std::nullopt, now, "admin");
+  EXPECT_EQ(Eval("agent", "qvm-start sandbox-1").reason_code, "limit");
+}
+
+}  // namespace
+}  // namespace qvmr
+
+namespace qvmr {
+namespace {
+
+// Without `targets`, `<vm>` in a manage rule or an own allow rule names no VM: `no-targets`,
+// and the message says which file to edit. Read-only rules still take any VM name.
+TEST_F(DecisionTest, WithoutTargetsVmNamesNoVmAndTheDenialSaysWhereToAddThem) {
+  Decision d = Eval("lonely", "qvm-start work");
+  EXPECT_FALSE(d.allow);
+  EXPECT_EQ(d.reason_code, "no-targets");
+  EXPECT_THAT(d.message, HasSubstr("VM 'lonely' has no targets"));
+  EXPECT_THAT(d.message, HasSubstr("to vms.lonely in /p/policy.yaml"));
+  EXPECT_THAT(d.message, HasSubstr("rule 'qvm-start <vm>' (/p/policy.yaml:"));
+  EXPECT_EQ(Eval("lonely", "qvm-prefs work memory 400").reason_code, "no-targets");
+  EXPECT_TRUE(Eval("lonely", "qvm-prefs work").allow);  // read-only: <vm> is any VM
+  EXPECT_TRUE(Eval("lonely", "qvm-prefs dom0 netvm").allow);
+  Decision own = Eval("helper", "qvm-start work");
+  EXPECT_EQ(own.reason_code, "no-targets");
+  EXPECT_THAT(own.message, HasSubstr("to vms.helper in /p/policy.yaml"));
+}
+
+TEST_F(DecisionTest, AHigherLevelRuleSaysTheLevelAndThatVmNamesNothingWithoutTargets) {
+  Decision d = Eval("reader", "qvm-start work");
+  EXPECT_EQ(d.reason_code, "no-rule");
+  EXPECT_THAT(d.message, HasSubstr("needs level manage"));
+  EXPECT_THAT(d.message, HasSubstr("there <vm> names no VM (no targets)"));
+}
+
+// `targets: ['*']` opts in to every VM except the protected ones and the requester; each
+// default protected pattern refuses, and an explicitly named target is allowed all the same.
+TEST_F(DecisionTest, StarTargetsSkipEveryDefaultProtectedVmButExplicitNamesWin) {
+  for (const char* vm :
+       {"default-mgmt-dvm", "fedora-40-dvm", "vault", "anon-whonix", "whonix-gw-17", "fedora-40",
+        "debian-12", "disp-mgmt-work", "sys-usb", "dom0"}) {
+    const std::string cmd = std::string("qvm-start ") + vm;
+    Decision refused = Eval("manager", cmd);
+    EXPECT_FALSE(refused.allow) << vm;
+    EXPECT_EQ(refused.reason_code, "no-rule") << vm;
+    EXPECT_THAT(refused.message, HasSubstr("that is not protected")) << vm;
+    Decision named = Eval("named", cmd);
+    EXPECT_TRUE(named.allow) << vm << ": " << named.message;
+  }
+  EXPECT_FALSE(Eval("manager", "qvm-start manager").allow);  // the requester itself
+  EXPECT_FALSE(Eval("named", "qvm-start named").allow);      // even when targets lists it
+  EXPECT_TRUE(Eval("manager", "qvm-start work").allow);
+  EXPECT_TRUE(Eval("named", "qvm-start work").allow);
+  // Not protected: names that only resemble the patterns.
+  EXPECT_TRUE(Eval("manager", "qvm-start my-sys-net").allow);
+  EXPECT_TRUE(Eval("manager", "qvm-start dvm-work").allow);
+  EXPECT_TRUE(Eval("manager", "qvm-start vaulted").allow);
+}
+
+TEST_F(DecisionTest, PatternTargetsCoverTheirMatchesMinusTheProtectedOnes) {
+  EXPECT_TRUE(Eval("builder", "qvm-start build-1").allow);
+  EXPECT_TRUE(Eval("builder", "qvm-prefs build-x memory 400").allow);
+  Decision other = Eval("builder", "qvm-start work");
+  EXPECT_EQ(other.reason_code, "no-rule");
+  EXPECT_THAT(other.message, HasSubstr("any VM matching 'build-*' that is not protected"));
+  EXPECT_FALSE(Eval("builder", "qvm-start build-dvm").allow);  // also `*-dvm`: protected
 }
 
 }  // namespace

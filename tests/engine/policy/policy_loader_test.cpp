@@ -51,7 +51,9 @@ TEST_F(LoaderTest, LoadsMinimalPolicyWithBuiltInDefaults) {
   EXPECT_EQ(p->defaults.timeout_seconds.value, 300);
   EXPECT_EQ(p->defaults.max_output_bytes.value, 10u << 20);
   EXPECT_EQ(p->defaults.max_dev_duration_seconds.value, 7200);
-  EXPECT_EQ(p->defaults.protected_vms.value, (std::vector<std::string>{"dom0", "sys-*"}));
+  EXPECT_EQ(p->defaults.protected_vms.value,
+            (std::vector<std::string>{"dom0", "sys-*", "disp-mgmt-*", "default-mgmt-dvm", "*-dvm",
+                                      "vault", "anon-whonix", "whonix-*", "fedora-*", "debian-*"}));
   EXPECT_EQ(p->files.size(), 1u);
   EXPECT_EQ(p->commands.at("qvm-ls").global.options.size(), 3u);
 }
@@ -101,7 +103,7 @@ TEST_F(LoaderTest, ListsAppendAcrossFiles) {
   EXPECT_EQ(*p->vms.at("work").targets, (std::vector<std::string>{"a1", "a2"}));
   EXPECT_EQ(p->vms.at("work").allow.size(), 2u);
   EXPECT_EQ(p->blocklist.patterns().size(), 2u);
-  EXPECT_NE(p->blocklist.FirstMatch("y"), nullptr);
+  EXPECT_NE(*p->blocklist.FirstMatch("y"), nullptr);
 }
 
 TEST_F(LoaderTest, EtcFileMasksSameNamedShippedFile) {
@@ -212,6 +214,45 @@ TEST_F(LoaderTest, BadLevelDurationSizeVmName) {
     EXPECT_EQ(e.code, c.code) << c.yaml;
     EXPECT_EQ(e.pos.line, c.line) << c.yaml;
   }
+}
+
+TEST_F(LoaderTest, TargetsAndProtectedTakeNamesAndStarPatternsOnly) {
+  // Each entry is at line 4, column 18 (`    targets: [x, ENTRY]`).
+  const char* cases[] = {
+      "'sys-?'",
+      "'[ab]*'",
+      "'-x*'",
+      "'a+b'",
+      "'*/x'",
+      "''",
+      "'.*'",
+      "'a b*'",
+      "'*x\\y'",
+      "'1vm'",
+      "'abcdefghijklmnopqrstuvwxyz0123456*'",
+  };
+  for (const char* entry : cases) {
+    env.AddFile(std::string(kEtc) + "/bad.yaml",
+                std::string("version: 1\nvms:\n  w:\n    targets: [x, ") + entry + "]\n");
+    Error e = LoadError();
+    EXPECT_EQ(e.code, "bad-vm-name") << entry;
+    EXPECT_EQ(e.pos.ToString(), std::string(kEtc) + "/bad.yaml:4:18") << entry;
+  }
+  env.AddFile(std::string(kEtc) + "/bad.yaml",
+              "version: 1\ndefaults:\n  protected: [dom0, 'sys-[a]']\n");
+  Error e = LoadError();
+  EXPECT_EQ(e.code, "bad-vm-name");
+  EXPECT_EQ(e.pos.ToString(), std::string(kEtc) + "/bad.yaml:3:21");
+  EXPECT_THAT(e.message,
+              HasSubstr("defaults.protected: 'sys-[a]' is not a valid VM name or pattern"));
+
+  env.AddFile(std::string(kEtc) + "/bad.yaml",
+              "version: 1\nvms:\n  w:\n    targets: ['*', 'build-*', work, '*-x-*']\n");
+  auto p = Load();
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(*p->vms.at("w").targets, (std::vector<std::string>{"*", "build-*", "work", "*-x-*"}));
+  ASSERT_EQ(p->vms.at("w").target_item_pos.size(), 4u);
+  EXPECT_EQ(p->vms.at("w").target_item_pos[2].ToString(), std::string(kEtc) + "/bad.yaml:4:31");
 }
 
 TEST_F(LoaderTest, VersionRequiredInEveryFile) {

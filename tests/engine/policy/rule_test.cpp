@@ -196,8 +196,18 @@ TEST_F(RuleTest, VmPlaceholderInReadOnlyRulesIsAnyVm) {
   EXPECT_FALSE(Matches(r, {"qvm-prefs", "-work"}));
 }
 
-TEST_F(RuleTest, VmPlaceholderInTargetedRulesSkipsProtectedAndSelf) {
+TEST_F(RuleTest, VmPlaceholderInTargetedRulesWithoutTargetsNamesNoVm) {
   Rule r = Compile("qvm-start <vm>", VmScope::kTargeted);
+  ASSERT_EQ(ctx.targets, nullptr);
+  for (const char* vm : {"work", "sysx", "dom0", "sys-net", "agent"}) {
+    EXPECT_FALSE(Matches(r, {"qvm-start", vm})) << vm;
+  }
+}
+
+TEST_F(RuleTest, VmPlaceholderWithStarTargetsSkipsProtectedAndSelf) {
+  Rule r = Compile("qvm-start <vm>", VmScope::kTargeted);
+  std::vector<std::string> every{"*"};
+  ctx.targets = &every;
   EXPECT_TRUE(Matches(r, {"qvm-start", "work"}));
   EXPECT_FALSE(Matches(r, {"qvm-start", "dom0"}));
   EXPECT_FALSE(Matches(r, {"qvm-start", "sys-net"}));
@@ -215,10 +225,19 @@ TEST_F(RuleTest, VmPlaceholderWithTargetsRangesOverTargetsOnly) {
   EXPECT_FALSE(Matches(r, {"qvm-start", "agent"}));
 }
 
+TEST_F(RuleTest, UnscopedContextLetsVmNameAnyVmForExplanations) {
+  Rule r = Compile("qvm-start <vm>", VmScope::kTargeted);
+  ctx.unscoped = true;
+  EXPECT_TRUE(Matches(r, {"qvm-start", "dom0"}));
+  EXPECT_FALSE(Matches(r, {"qvm-start", "not a vm"}));
+}
+
 TEST_F(RuleTest, SelfAndAnyVm) {
   Rule self = Compile("qvm-prefs <self> <prop>");
   EXPECT_TRUE(Matches(self, {"qvm-prefs", "agent", "label"}));
   EXPECT_FALSE(Matches(self, {"qvm-prefs", "work", "label"}));
+  std::vector<std::string> every{"*"};
+  ctx.targets = &every;
   Rule netvm = Compile("qvm-prefs <vm> netvm <any-vm>", VmScope::kTargeted);
   EXPECT_TRUE(Matches(netvm, {"qvm-prefs", "work", "netvm", "sys-firewall"}));
   EXPECT_FALSE(Matches(netvm, {"qvm-prefs", "sys-net", "netvm", "sys-firewall"}));
