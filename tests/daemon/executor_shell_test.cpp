@@ -301,6 +301,27 @@ TEST(ShellExecutorDaemonTest, TheDaemonRunsAFullRequestAsAScriptAndKillsItsBackg
   EXPECT_EQ(ProcessesWithArgument(tag), 0u);
 }
 
+// The start log names the mechanism `auto` chose; `none` says once that it contains nothing.
+TEST(ShellExecutorDaemonTest, TheStartLogNamesTheMechanismAndNoneWarnsOnce) {
+  testing::LocalWorld w;
+  const std::string log = w.root() + "/var/log/qubes/qvm-remote.log";
+  DaemonOptions chosen;
+  chosen.containment = "auto";
+  ASSERT_EQ(w.RunOnce(chosen), 0);
+  EXPECT_NE(ReadWholeFile(log).find("containment auto: "), std::string::npos) << ReadWholeFile(log);
+
+  DaemonOptions none;
+  none.containment = "none";
+  ASSERT_EQ(w.RunOnce(none), 0);
+  const std::string text = ReadWholeFile(log);
+  std::size_t warnings = 0;
+  for (std::size_t at = text.find("none: WARNING"); at != std::string::npos;
+       at = text.find("none: WARNING", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << text;
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryMechanism, ShellExecutorTest,
                          ::testing::Values(ContainmentKind::kCgroup2, ContainmentKind::kHybrid,
                                            ContainmentKind::kPidns, ContainmentKind::kSubreaper),
