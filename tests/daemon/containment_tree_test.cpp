@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <set>
 
 #include "daemon/containment.h"
@@ -298,6 +299,9 @@ TEST(SubreaperUnprivilegedTest, KillsASetsidBackgroundJobAsNobody) {
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
     ContainmentOptions options;  // no TMPDIR: nobody cannot write the scratch directory
     options.instance = InstanceTag("nobody");
+    std::string why;  // for the record: what `auto` picks without privilege
+    if (ChooseContainment(options, &why) != nullptr)
+      std::fprintf(stderr, "as nobody, %s\n", why.c_str());
     auto made = NewContainment(ContainmentKind::kSubreaper, options);
     if (!made.ok()) _exit(11);
     auto cell = (*made)->NewCell("20261130T120000Z-nobody");
