@@ -121,7 +121,36 @@ int RunDaemon(const DaemonOptions& options) {
     }
   }
 
-  std::unique_ptr<Executor> executor = NewArgvExecutor(Processes::Posix(), env);
+  // Containment before the first command: `auto` logs what it chose and why not the ones before;
+  // `none` logs its warning (Describe) once, here. Leftovers of a crashed run go first.
+  ContainmentOptions contain;
+  contain.instance = InstanceTag(paths.state_dir);
+  contain.max_pids = options.max_pids;
+  contain.max_memory_bytes = options.max_memory_bytes;
+  contain.tmp_parent = paths.state_dir + "/tmp";
+  std::unique_ptr<Containment> containment;
+  if (options.containment == "auto") {
+    std::string why;
+    containment = ChooseContainment(contain, &why);
+    text_log.Info(why);
+  } else {
+    const std::optional<ContainmentKind> kind = ParseContainmentKind(options.containment);
+    if (!kind) return Fail(&text_log, "unknown --containment " + options.containment);
+    auto made = NewContainment(*kind, contain);
+    if (!made)
+      return Fail(&text_log, "--containment " + options.containment + ": " + made.error().message);
+    containment = std::move(made).value();
+    text_log.Info("containment " + containment->Describe());
+  }
+  if (auto swept = containment->SweepLeftovers(); !swept) {
+    text_log.Info("containment: leftovers of a previous run: " + swept.error().message);
+  } else if (*swept > 0) {
+    text_log.Info("containment: removed " + std::to_string(*swept) +
+                  " leftovers of a previous run");
+  }
+  std::unique_ptr<Executor> executor = NewArgvExecutor(Processes::Posix(), env, containment.get());
+  std::unique_ptr<Executor> shell_executor =
+      NewShellExecutor(Processes::Posix(), env, containment.get(), paths.work_dir);
   WorkerPool workers(options.workers);
   PipelineDeps deps;
   deps.env = env;
@@ -131,6 +160,7 @@ int RunDaemon(const DaemonOptions& options) {
   deps.keys = &keys;
   deps.policy = &policy;
   deps.argv_executor = executor.get();
+  deps.shell_executor = shell_executor.get();
   deps.spool = &spool;
   deps.log = &text_log;
   deps.workers = &workers;

@@ -5,9 +5,11 @@
 #define QVMR_DAEMON_DAEMON_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "daemon/containment.h"
 #include "engine/base/limits.h"
 
 namespace qvmr {
@@ -27,6 +29,9 @@ struct DaemonOptions {
   std::size_t journal_cap = limits::kJournalCapV2;  // --journal-cap
   std::size_t journal_cap_v1 = limits::kJournalCapV1;  // --journal-cap-v1
   bool log_to_stdout = true;
+  std::string containment = "auto";                         // --containment (containment.h)
+  int max_pids = kDefaultMaxPids;                           // --max-pids
+  std::uint64_t max_memory_bytes = kDefaultMaxMemoryBytes;  // --max-memory
 };
 
 // Runs the daemon. Returns the process's exit status: 0 success; 1 a runtime failure (another

@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "daemon/containment.h"
 #include "daemon/exec_path.h"
 #include "daemon/processes.h"
 #include "daemon/spool.h"
@@ -36,6 +38,11 @@ struct ExecRequest {
   MonotonicMs deadline = 0;  // claim time + min(timeout, policy cap), on the monotonic clock
   std::int64_t timeout_seconds = 0;     // that min(...), for the deadline's `.err` line
   const ExecPath* exec_path = nullptr;  // where programs are found; REQUIRES non-null, outlives Run
+  // The command text as received: the shell executor runs it (the argv executor runs the plan).
+  std::string_view text;
+  // Set only by the shell executor, whose plan is dom0's own `/bin/bash FILE`: argv[0] is that
+  // absolute path (never VM text) and is exec'd without the exec-path lookup.
+  bool argv0_is_dom0_path = false;
 };
 
 struct ExecResult {
@@ -68,8 +75,20 @@ class Executor {
 };
 
 // The argv executor over `processes` and `env` (wall time for started/finished); both must
-// outlive it. Its children get ChildEnvironment(*request.exec_path).
-std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env);
+// outlive it. Its children get ChildEnvironment(*request.exec_path). With a `containment`
+// (outliving it too), each Run makes the command's Cell: every child enters it, a kill reaches
+// all of it, leftovers die with each pipeline, the children get TMPDIR=<its private directory>,
+// and the cell is closed (killed, removed) before Run returns.
+std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env,
+                                          Containment* containment = nullptr);
+
+// The shell executor (`full` only): request.text goes to a 0700 work file in `work_dir` (made
+// 0700 if missing), run as `/bin/bash FILE` — never `bash -c TEXT`, whose one argument fails
+// with E2BIG past 128 KiB — under the argv executor's run loop (same environment, spool,
+// deadline and containment). The file is removed before Run returns. REQUIRES of Run:
+// decision.allow and decision.executor == kShell (the engine already applied `blocked`).
+std::unique_ptr<Executor> NewShellExecutor(Processes* processes, Env* env, Containment* containment,
+                                           std::string work_dir);
 
 // CONTRACT: the child environment, exactly: PATH=<exec path> HOME=/root LANG=C.UTF-8 PAGER=cat
 // SYSTEMD_PAGER=cat SYSTEMD_PAGERSECURE=1 SYSTEMD_COLORS=0.

@@ -57,12 +57,15 @@ enum class Abort { kNone, kDeadline, kSpool, kSpawn };
 
 class ArgvRun {
  public:
-  ArgvRun(Processes& processes, const ExecRequest& request, RequestSpool& spool)
+  ArgvRun(Processes& processes, const ExecRequest& request, RequestSpool& spool, Cell* cell)
       : processes_(processes),
         request_(request),
         spool_(spool),
+        cell_(cell),
         env_(ChildEnvironment(*request.exec_path)),
-        buffer_(new char[kReadBufferBytes]) {}
+        buffer_(new char[kReadBufferBytes]) {
+    if (cell_ != nullptr && !cell_->tmpdir().empty()) env_.push_back("TMPDIR=" + cell_->tmpdir());
+  }
 
   // Runs the plan; returns the outcome's status (124/255 set by the caller on abort).
   int RunPlan(const Plan& plan);
@@ -105,6 +108,7 @@ class ArgvRun {
   Processes& processes_;
   const ExecRequest& request_;
   RequestSpool& spool_;
+  Cell* cell_;  // nullptr without containment
   std::vector<std::string> env_;
   std::unique_ptr<char[]> buffer_;
   Fd null_read_, null_write_;
@@ -164,6 +168,7 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
   }
   std::vector<Stage> stages(pipeline.stages.size());
   KillTree tree;
+  tree.cell = cell_;
   Fd previous_read;  // the stdin of the next stage
   for (std::size_t k = 0; k < pipeline.stages.size(); ++k) {
     const SimpleCommand& command = pipeline.stages[k];
@@ -183,7 +188,13 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
       fds[redirect.fd] = redirect.target == Redirect::Target::kDevNull ? null_write_.get() : fds[1];
     }
     const std::string program = command.argv.empty() ? std::string() : command.argv[0];
-    const ProgramLookup lookup = request_.exec_path->Lookup(program);
+    ProgramLookup lookup;
+    if (request_.argv0_is_dom0_path && !program.empty() && program[0] == '/') {
+      lookup.kind = ProgramLookup::Kind::kFound;
+      lookup.path = program;
+    } else {
+      lookup = request_.exec_path->Lookup(program);
+    }
     if (lookup.kind != ProgramLookup::Kind::kFound) {
       stages[k].status = lookup.Status();
       MidRunNote(lookup.ErrLine(program));
@@ -195,10 +206,12 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
       spec.stdin_fd = fds[0];
       spec.stdout_fd = fds[1];
       spec.stderr_fd = fds[2];
+      if (cell_ != nullptr) spec.cell = &cell_->entry();
       SpawnResult spawned = processes_.Spawn(spec);
       switch (spawned.kind) {
         case SpawnResult::Kind::kStarted:
           tree.process_groups.push_back(spawned.child.pid);
+          if (cell_ != nullptr) cell_->Adopt(spawned.child.pid);
           started_any_ = true;
           stages[k].child = spawned.child;
           break;
@@ -337,7 +350,8 @@ void ArgvRun::DrainUntilClosed() {
 
 class ArgvExecutor : public Executor {
  public:
-  ArgvExecutor(Processes* processes, Env* env) : processes_(processes), env_(env) {}
+  ArgvExecutor(Processes* processes, Env* env, Containment* containment)
+      : processes_(processes), env_(env), containment_(containment) {}
 
   ExecResult Run(const Decision& decision, const ExecRequest& request,
                  RequestSpool& spool) override {
@@ -349,9 +363,16 @@ class ArgvExecutor : public Executor {
       const std::string note = "qvm-remote: internal error: no argv plan to run\n";
       spool.err->AppendNote(note);
       result.notes = note;
+    } else if (auto cell = MakeCell(request); !cell.ok()) {
+      const std::string note =
+          "qvm-remote: could not contain the command: " + cell.error().message + "\n";
+      spool.err->AppendNote(note);
+      result.notes = note;
     } else {
-      ArgvRun run(*processes_, request, spool);
+      ArgvRun run(*processes_, request, spool, cell->get());
       const int status = run.RunPlan(decision.plan);
+      // Every stage is reaped; whatever is left in the cell dies and its TMPDIR goes.
+      if (*cell != nullptr) (void)(*cell)->Close();
       spool.out->Finish();
       spool.err->Finish();
       switch (run.abort()) {
@@ -389,8 +410,15 @@ class ArgvExecutor : public Executor {
   }
 
  private:
+  // The command's cell; a null pointer without containment.
+  Result<std::unique_ptr<Cell>> MakeCell(const ExecRequest& request) {
+    if (containment_ == nullptr) return std::unique_ptr<Cell>();
+    return containment_->NewCell(CellId(request.vm, request.cid));
+  }
+
   Processes* processes_;
   Env* env_;
+  Containment* containment_;
 };
 
 }  // namespace
@@ -405,8 +433,9 @@ std::vector<std::string> ChildEnvironment(const ExecPath& exec_path) {
           "SYSTEMD_COLORS=0"};
 }
 
-std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env) {
-  return std::make_unique<ArgvExecutor>(processes, env);
+std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env,
+                                          Containment* containment) {
+  return std::make_unique<ArgvExecutor>(processes, env, containment);
 }
 
 }  // namespace qvmr

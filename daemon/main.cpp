@@ -151,6 +151,23 @@ int Run(int argc, char** argv) {
                          ->type_name("N")
                          ->check(CLI::Range(std::size_t{1}, std::size_t{256}).description("")));
   run_only.push_back(
+      app.add_option("--containment", options.containment,
+                     "how a command's whole process tree is bounded and killed: auto (the first "
+                     "that works of cgroup2, hybrid, pidns, subreaper), or one of them, or none")
+          ->type_name("MECHANISM")
+          ->check(CLI::IsMember({"auto", "cgroup2", "hybrid", "pidns", "subreaper", "none"})
+                      .description("")));
+  run_only.push_back(app.add_option("--max-pids", options.max_pids,
+                                    "processes and threads one command may have, where a pids "
+                                    "cgroup exists (8-65536; default 512)")
+                         ->type_name("N")
+                         ->check(CLI::Range(8, 65536).description("")));
+  run_only.push_back(app.add_option("--max-memory", options.max_memory_bytes,
+                                    "memory one command may use: a cgroup cap where writable, "
+                                    "else RLIMIT_AS per process (e.g. 512M; default 1G)")
+                         ->transform(CLI::AsSizeValue(false).description(""))
+                         ->type_name("SIZE"));
+  run_only.push_back(
       app.add_option("--journal-cap", options.journal_cap,
                      "replay-journal entries kept for v2 requests (1-10000000; default 20000)")
           ->type_name("N")

@@ -292,7 +292,10 @@ void RequestPipeline::Decide(const Work& w) {
     Finish(w, std::move(a), "ok", 0, a.files.out.bytes.size(), 0, "", started);
     return;
   }
-  if (decision.executor != ExecutorKind::kArgv) {
+  Executor* const executor = decision.executor == ExecutorKind::kArgv    ? d_.argv_executor
+                             : decision.executor == ExecutorKind::kShell ? d_.shell_executor
+                                                                         : nullptr;
+  if (executor == nullptr) {
     Answer a = MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kNoShellExecutor),
                           "qvm-remote: this dom0 cannot yet run text without a plan (level full "
                           "needs the shell executor); nothing ran",
@@ -324,7 +327,8 @@ void RequestPipeline::Decide(const Work& w) {
   }
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
   ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path};
-  ExecResult result = d_.argv_executor->Run(decision, exec, *spool);
+  exec.text = w.body;  // the shell executor runs it; the argv executor runs the plan
+  ExecResult result = executor->Run(decision, exec, *spool);
 
   meta.duration_ms = result.duration_ms;
   meta.truncated = result.truncation;

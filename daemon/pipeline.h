@@ -47,6 +47,7 @@ struct PipelineDeps {
   KeyStore* keys = nullptr;
   PolicyState* policy = nullptr;
   Executor* argv_executor = nullptr;
+  Executor* shell_executor = nullptr;  // `full`; nullptr: such requests are answered an error
   SpoolDir* spool = nullptr;
   TextLog* log = nullptr;
   WorkerPool* workers = nullptr;

@@ -9,8 +9,9 @@
 // later cgroup / PID-namespace containment replaces what a KillTree holds (today: process group
 // ids, one per session leader) without touching executors.
 //
-// PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process: workers must live
-// as long as the daemon (a later issue moves forking into one long-lived spawner thread).
+// PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process: the POSIX
+// implementation forks only on the long-lived spawner thread (spawner.h), so workers may come and
+// go.
 //
 // Thread safety: every method is safe for concurrent use by several worker threads. Children are
 // reaped only through Release/WaitUntil here: nothing else in the daemon may call waitpid(-1) or
@@ -24,6 +25,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "daemon/containment.h"
 
 namespace qvmr {
 
@@ -42,6 +45,9 @@ struct SpawnSpec {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // The command's cell (containment.h): the child enters it before exec (a failure to enter is
+  // an exec failure: nothing runs outside its cell). nullptr: no containment.
+  const CellEntry* cell = nullptr;
 };
 
 // How a child exited: exit code 0–255, or killed by a signal.
@@ -66,6 +72,8 @@ struct Child {
 // pipeline is one group per stage). Later: a cgroup or a PID namespace init.
 struct KillTree {
   std::vector<pid_t> process_groups;
+  // The command's cell, when there is containment: a signal reaches every process in it.
+  Cell* cell = nullptr;
 };
 
 struct SpawnResult {

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "daemon/processes.h"
+#include "daemon/spawner.h"
 
 namespace qvmr {
 namespace {
@@ -74,12 +75,22 @@ void CloseFdsAbove2(int keep) {
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 
+  // Into the command's cell first: everything below, and everything the program will start,
+  // then exists only inside it.
+  if (spec.cell != nullptr) {
+    const int entered = EnterCell(*spec.cell);
+    if (entered != 0) ReportAndExit(report_fd, entered);
+  }
   // Its own session: no controlling tty, and a process group that one kill reaches.
   if (setsid() < 0) ReportAndExit(report_fd, errno);
   // Die with the daemon. The parent may already be gone (then we were re-parented before the
-  // prctl took effect and would never get the signal): check after setting it.
+  // prctl took effect and would never get the signal): check after setting it. In a new PID
+  // namespace getppid() is 0 (the parent is outside it), so the check cannot be made there.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ReportAndExit(report_fd, errno);
-  if (getppid() != parent) _exit(127);
+  // Under a subreaper cell the parent is the helper (which itself checked and dies with us).
+  const bool parent_is_daemon =
+      spec.cell == nullptr || (!spec.cell->new_pid_namespace && !spec.cell->subreaper_helper);
+  if (parent_is_daemon && getppid() != parent) _exit(127);
 
   // Politeness: a remote command yields CPU and disk to dom0's own work. Failures (e.g. a
   // seccomp filter) are not worth refusing the command for.
@@ -147,17 +158,23 @@ class PosixProcesses : public Processes {
       return result;
     }
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(report[0]);
-      ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
-    }
-    const int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    // The fork happens on the spawner thread (spawner.h: PR_SET_PDEATHSIG follows the forking
+    // thread); the exec report is awaited here.
+    pid_t pid = -1;
+    int fork_errno = 0;
+    Spawner::Instance().Run([&] {
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      const pid_t parent = getpid();
+      pid = spec.cell != nullptr ? ForkIntoCell(*spec.cell) : fork();
+      if (pid == 0) {
+        close(report[0]);
+        ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
+      }
+      fork_errno = errno;
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    });
     close(report[1]);
     if (pid < 0) {
       close(report[0]);
@@ -219,6 +236,9 @@ class PosixProcesses : public Processes {
   }
 
   void Signal(const KillTree& tree, int signal) override {
+    // The cell first: a subreaper cell finds the tree through its helper, which the group
+    // signal may end.
+    if (tree.cell != nullptr) tree.cell->Signal(signal);
     for (pid_t group : tree.process_groups) {
       if (group > 1) kill(-group, signal);
     }

@@ -40,7 +40,7 @@ enum class ReasonCode {
   kJournalFull,      // 11
   kJournal,          // 12: the accepted record could not be made durable
   kPolicyError,      // 14: deny-all after a failed policy load
-  kNoShellExecutor,  // 15: `full` text without a plan, before the shell executor exists
+  kNoShellExecutor,  // 15: retired, never answered: `full` runs in daemon/executor_shell.cpp
 };
 
 // "no-token", "malformed-auth", ... as in CONTRACT.md; kNone is "".
