@@ -36,6 +36,8 @@ class ArgvExecutorTest : public ::testing::Test {
     // `env` is a wrapper to the engine; under another name it just prints the environment.
     temp_.Symlink("bin/show-env", "/usr/bin/env");
     Script("out-and-err", "echo out\necho err >&2\n");
+    // Writes stderr before stdout: a later stage that never reads cannot SIGPIPE it first.
+    Script("err-and-out", "echo err >&2\necho out\n");
     Script("start-then-sleep", "echo start\nexec /usr/bin/sleep 30\n");
     Script("ignore-term", "trap '' TERM\necho ready\nwhile :; do /usr/bin/sleep 1; done\n");
     Script("leave-background", "/usr/bin/sleep 30 &\necho main done\n");
@@ -126,7 +128,7 @@ TEST_F(ArgvExecutorTest, AndOrListSkipsAsBashDoes) {
 }
 
 TEST_F(ArgvExecutorTest, AllStagesShareOneStderr) {
-  Run("out-and-err | out-and-err | cat");
+  Run("err-and-out | err-and-out | cat");
   EXPECT_EQ(Out(), "out\n");
   EXPECT_EQ(Err(), "err\nerr\n");
 }
