@@ -326,7 +326,12 @@ void RequestPipeline::Decide(const Work& w) {
     return;
   }
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
-  ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path};
+  ExecRequest exec;
+  exec.vm = w.vm;
+  exec.cid = w.cid;
+  exec.deadline = deadline;
+  exec.timeout_seconds = timeout;
+  exec.exec_path = &d_.exec_path;
   exec.text = w.body;  // the shell executor runs it; the argv executor runs the plan
   ExecResult result = executor->Run(decision, exec, *spool);
 
