@@ -39,7 +39,7 @@ struct ExecRequest {
   std::int64_t timeout_seconds = 0;     // that min(...), for the deadline's `.err` line
   const ExecPath* exec_path = nullptr;  // where programs are found; REQUIRES non-null, outlives Run
   // The command text as received: the shell executor runs it (the argv executor runs the plan).
-  std::string_view text;
+  std::string_view text = {};
   // Set only by the shell executor, whose plan is dom0's own `/bin/bash FILE`: argv[0] is that
   // absolute path (never VM text) and is exec'd without the exec-path lookup.
   bool argv0_is_dom0_path = false;

@@ -353,7 +353,11 @@ TEST_F(ArgvExecutorTest, RunsConcurrentlyFromSeveralThreads) {
       decision.executor = ExecutorKind::kArgv;
       decision.has_plan = true;
       decision.plan = shell.plan;
-      ExecRequest request{kVm, cid, Processes::Posix()->NowMonotonicMs() + 60000, 60, &exec_path_};
+      ExecRequest request{.vm = kVm,
+                          .cid = cid,
+                          .deadline = Processes::Posix()->NowMonotonicMs() + 60000,
+                          .timeout_seconds = 60,
+                          .exec_path = &exec_path_};
       auto spool = SpoolDir(temp_.Sub("spool")).Create(kVm, cid, 1024);
       if (!spool.ok()) return;
       auto executor = NewArgvExecutor(Processes::Posix(), &env_);
@@ -432,7 +436,11 @@ TEST_F(ArgvExecutorTest, RefusesADecisionWithoutAnArgvPlan) {
   decision.executor = ExecutorKind::kShell;
   auto spool = SpoolDir(temp_.Sub("spool")).Create(kVm, kCid, 1024);
   ASSERT_TRUE(spool.ok());
-  ExecRequest request{kVm, kCid, Processes::Posix()->NowMonotonicMs() + 1000, 1, &exec_path_};
+  ExecRequest request{.vm = kVm,
+                      .cid = kCid,
+                      .deadline = Processes::Posix()->NowMonotonicMs() + 1000,
+                      .timeout_seconds = 1,
+                      .exec_path = &exec_path_};
   ExecResult result = NewArgvExecutor(Processes::Posix(), &env_)->Run(decision, request, *spool);
   EXPECT_EQ(result.outcome, Outcome::kError);
   EXPECT_EQ(result.status, 255);
