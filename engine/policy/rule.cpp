@@ -72,7 +72,7 @@ Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) 
         {"<any-vm>", ValuePattern::Kind::kAnyVm}, {"<prop>", ValuePattern::Kind::kProp},
         {"<int>", ValuePattern::Kind::kInt},      {"<word>", ValuePattern::Kind::kWord},
         {"<text>", ValuePattern::Kind::kText},    {"<unit>", ValuePattern::Kind::kUnit},
-        {"<boot>", ValuePattern::Kind::kBoot},
+        {"<boot>", ValuePattern::Kind::kBoot},    {"<net>", ValuePattern::Kind::kNet},
     };
     for (const auto& [name, kind] : kPlaceholders) {
       if (raw == name) {
@@ -80,10 +80,11 @@ Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) 
         return p;
       }
     }
-    return MakeError("bad-rule",
-                     "unknown placeholder " + std::string(raw) +
-                         " (known: <vm> <self> <any-vm> <prop> <int> <word> <text> <unit> <boot>)",
-                     where);
+    return MakeError(
+        "bad-rule",
+        "unknown placeholder " + std::string(raw) +
+            " (known: <vm> <self> <any-vm> <prop> <int> <word> <text> <unit> <boot> <net>)",
+        where);
   }
   if (raw.size() >= 3 && raw.front() == '{' && raw.ends_with("}+")) {
     p.comma_list = true;
@@ -229,6 +230,8 @@ std::string ValuePattern::ToString() const {
       return "<unit>";
     case Kind::kBoot:
       return "<boot>";
+    case Kind::kNet:
+      return "<net>";
     case Kind::kSet:
       break;
   }
@@ -423,6 +426,8 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
       return IsUnitPattern(v);
     case Kind::kBoot:
       return IsBootDescriptor(v);
+    case Kind::kNet:
+      return IsNetWord(v);
     case Kind::kSelf:
       return v == ctx.requester;
     case Kind::kAnyVm:
@@ -468,6 +473,17 @@ bool IsUnitPattern(std::string_view v) {
   for (char c : v.substr(1)) {
     bool glob = c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
     if (!glob && !IsWordChar(c, false)) return false;
+  }
+  return true;
+}
+
+bool IsNetWord(std::string_view v) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (v.empty() || v.size() > 255 || !(alnum(v[0]) || v[0] == ':')) return false;
+  for (char c : v) {
+    if (!(alnum(c) || c == '_' || c == '.' || c == ':' || c == '/' || c == '-')) return false;
   }
   return true;
 }

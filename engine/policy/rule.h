@@ -35,6 +35,7 @@ struct ValuePattern {
     kText,
     kUnit,  // <unit>: a unit name or a glob the TOOL expands (`qubes-*`); see IsUnitPattern
     kBoot,  // <boot>: a journalctl boot descriptor (IsBootDescriptor in option_table.h)
+    kNet,   // <net>: a host, address, network, port range or protocol; never holds `=`
   };
   Kind kind = Kind::kLiteral;
   std::vector<std::string> literals;  // kLiteral: one; kSet: several
@@ -112,6 +113,12 @@ bool ValueMatches(const ValuePattern& pattern, std::string_view value, VmScope s
 // denied by the shell analysis as `glob`). The first character is never a glob character, so a
 // pattern names a family (`qubes-*`), never every unit (`*`, `*.service`).
 bool IsUnitPattern(std::string_view value);
+
+// `<net>`: `^[A-Za-z0-9:][A-Za-z0-9_.:/-]{0,254}$` — host names, IPv4/IPv6 addresses and
+// networks (`10.0.0.0/8`, `fd00::/8`), port ranges (`1200-1400`), protocol names. It never
+// holds `=`, so where a tool reads `key=value` words (qvm-firewall's `action=accept`) a `<net>`
+// word can only be a positional value, never a key that overrides an earlier one.
+bool IsNetWord(std::string_view value);
 
 // True if the argv (already read against the same table the rule was compiled with) matches.
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx);

@@ -17,6 +17,7 @@
 //     characters; <word> covers <prop>, <int>, <vm>, <any-vm>, <self> and literals it matches;
 //     <unit> covers <word>, <prop>, <int> and unit-pattern literals; a list set `{..}+` is
 //     covered only by a list set with more members; <boot> covers only <boot> and boot literals;
+//     <net> covers <int>, <prop> and literals it matches;
 //     <any-vm> (and <vm> in a read-only or monitor rule) covers <vm>, <self> and VM-name
 //     literals; <prop> and <int> cover literals they match. A `<vm>` of a manage or allow rule
 //     (what the targets cover, never the requester) covers only the same `<vm>`.
@@ -73,7 +74,8 @@ bool Covers(const ValuePattern& a, VmScope sa, const ValuePattern& b, VmScope sb
     case Kind::kWord:
       if (b_list) return false;
       if (b_literal) return AllLiterals(b, Kind::kWord);
-      return b.kind != Kind::kText && b.kind != Kind::kUnit && b.kind != Kind::kBoot;
+      return b.kind != Kind::kText && b.kind != Kind::kUnit && b.kind != Kind::kBoot &&
+             b.kind != Kind::kNet;
     case Kind::kUnit:
       if (b_list) return false;
       if (b_literal) return AllLiterals(b, Kind::kUnit);
@@ -81,6 +83,10 @@ bool Covers(const ValuePattern& a, VmScope sa, const ValuePattern& b, VmScope sb
              b.kind == Kind::kInt;
     case Kind::kBoot:
       return b_literal ? AllLiterals(b, Kind::kBoot) : b.kind == Kind::kBoot;
+    case Kind::kNet:
+      if (b_list) return false;
+      if (b_literal) return AllLiterals(b, Kind::kNet);
+      return b.kind == Kind::kNet || b.kind == Kind::kInt || b.kind == Kind::kProp;
     case Kind::kAnyVm:
       if (b_literal) return AllLiterals(b, Kind::kAnyVm);
       return b_vm_like;

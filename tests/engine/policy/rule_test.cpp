@@ -310,6 +310,23 @@ TEST_F(RuleTest, BootPlaceholderTakesWhatJournalctlsBootDescriptorTakes) {
   }
 }
 
+TEST_F(RuleTest, NetWordHoldsHostsNetworksAndPortsButNeverAKeyValue) {
+  auto m = [&](std::string_view v) {
+    ValuePattern p;
+    p.kind = ValuePattern::Kind::kNet;
+    return ValueMatches(p, v, VmScope::kAnyVm, ctx);
+  };
+  for (const char* ok :
+       {"10.0.0.0/8", "fd00::/8", "::1", "www.example.com", "1200-1400", "tcp", "443", "host_1"}) {
+    EXPECT_TRUE(m(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", "action=accept", "dsthost=x", "-x", "/etc", "a b", "a,b", "*", ".x", "a;b"}) {
+    EXPECT_FALSE(m(bad)) << bad;
+  }
+  EXPECT_FALSE(m(std::string(256, 'a')));
+}
+
 TEST_F(RuleTest, ListSetMatchesCommaJoinedMembersOnly) {
   Rule r = Compile("systemctl --property {ActiveState,SubState,Id}+... show");
   EXPECT_TRUE(Matches(r, {"systemctl", "show", "-p", "ActiveState"}));
