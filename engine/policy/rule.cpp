@@ -425,7 +425,9 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
     case Kind::kUnit:
       return IsUnitPattern(v);
     case Kind::kBoot:
-      return IsBootDescriptor(v);
+      // `all` (every boot: the same as no -b) is a descriptor the reader must consume, but not
+      // a value the placeholder names; a rule that wants it writes the literal.
+      return v != "all" && IsBootDescriptor(v);
     case Kind::kNet:
       return IsNetWord(v);
     case Kind::kSelf:
