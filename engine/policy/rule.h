@@ -34,7 +34,8 @@ struct ValuePattern {
     kWord,
     kText,
     kUnit,  // <unit>: a unit name or a glob the TOOL expands (`qubes-*`); see IsUnitPattern
-    kBoot,  // <boot>: a journalctl boot offset or ID (IsBootDescriptor in option_table.h), not `all`
+    kBoot,  // <boot>: a journalctl boot offset or ID (IsBootDescriptor in option_table.h), not
+            // `all`
     kNet,   // <net>: a host, address, network, port range or protocol; never holds `=`
   };
   Kind kind = Kind::kLiteral;
