@@ -78,6 +78,28 @@ Lookup FindLong(const Scopes& scopes, std::string_view name) {
   return result;
 }
 
+// An optional-value option given without an attached value takes the next word when its
+// look-ahead reads it (journalctl -b -1), as the tool does after getopt returns.
+bool TakesNextWord(const OptionSpec& spec, const std::vector<std::string>& argv, std::size_t i) {
+  if (spec.arg != OptionArg::kOptional || i + 1 >= argv.size()) return false;
+  switch (spec.lookahead) {
+    case Lookahead::kNone:
+      return false;
+    case Lookahead::kBoot:
+      return IsBootDescriptor(argv[i + 1]);
+  }
+  return false;
+}
+
+// "-20": a dash and 1-18 digits, nothing else.
+bool IsObsoleteNumber(std::string_view w) {
+  if (w.size() < 2 || w.size() > 19 || w[0] != '-') return false;
+  for (char c : w.substr(1)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 ArgvReading Fail(std::string code, std::string message) {
   ArgvReading r;
   r.error = {std::move(code), std::move(message)};
@@ -86,11 +108,40 @@ ArgvReading Fail(std::string code, std::string message) {
 
 }  // namespace
 
+bool IsBootDescriptor(std::string_view w) {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto is_hex = [&](char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  // [+-]?[0-9]{1,9}, the sign optional only where `sign_required` is false.
+  auto is_offset = [&](std::string_view s, bool sign_required) {
+    bool sign = !s.empty() && (s[0] == '+' || s[0] == '-');
+    if (sign_required && !sign) return false;
+    if (sign) s.remove_prefix(1);
+    if (s.empty() || s.size() > 9) return false;
+    for (char c : s) {
+      if (!is_digit(c)) return false;
+    }
+    return true;
+  };
+  if (w == "all") return true;
+  if (is_offset(w, false)) return true;
+  if (w.size() < 32) return false;
+  for (char c : w.substr(0, 32)) {
+    if (!is_hex(c)) return false;
+  }
+  return w.size() == 32 || is_offset(w.substr(32), true);
+}
+
 Result<OptionSpec> ParseOptionSpec(std::string_view text, const SourcePos& pos) {
   OptionSpec spec;
   spec.pos = pos;
   std::string_view names = text;
-  if (names.size() >= 2 && names.substr(names.size() - 2) == "=?") {
+  if (names.ends_with("=?(boot)")) {
+    spec.arg = OptionArg::kOptional;
+    spec.lookahead = Lookahead::kBoot;
+    names.remove_suffix(8);
+  } else if (names.size() >= 2 && names.substr(names.size() - 2) == "=?") {
     spec.arg = OptionArg::kOptional;
     names.remove_suffix(2);
   } else if (!names.empty() && names.back() == '=') {
@@ -103,7 +154,8 @@ Result<OptionSpec> ParseOptionSpec(std::string_view text, const SourcePos& pos) 
     if (!IsShortName(name) && !IsLongName(name)) {
       return MakeError("bad-option-spec",
                        "option spec '" + std::string(text) + "': '" + std::string(name) +
-                           "' is neither -x nor --long-name (write NAMES, NAMES= or NAMES=?)",
+                           "' is neither -x nor --long-name (write NAMES, NAMES=, NAMES=? or "
+                           "NAMES=?(boot))",
                        pos);
     }
     spec.names.emplace_back(name);
@@ -125,6 +177,7 @@ std::string OptionSpecText(const OptionSpec& spec) {
   for (const auto& n : spec.names) out += (out.empty() ? "" : "|") + n;
   if (spec.arg == OptionArg::kRequired) out += "=";
   if (spec.arg == OptionArg::kOptional) out += "=?";
+  if (spec.lookahead == Lookahead::kBoot) out += "(boot)";
   return out;
 }
 
@@ -216,8 +269,20 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
           return Fail("missing-value", "'" + spec.canonical + "' needs a value");
         }
         opt.value = argv[++i];
+      } else if (TakesNextWord(spec, argv, i)) {
+        opt.value = argv[++i];
       }
       out.options.push_back(std::move(opt));
+      continue;
+    }
+
+    if (i == 1 && !table.obsolete_number.empty() && IsObsoleteNumber(w)) {
+      // head -20 is head -n 20 (coreutils rewrites the first argument).
+      auto index = table.global.FindExact(table.obsolete_number);
+      if (!index) {
+        return Fail("unknown-option", "'" + Excerpt(w, 64) + "' is not an option of " + table.name);
+      }
+      out.options.push_back(ParsedOption{false, *index, w.substr(1)});
       continue;
     }
 
@@ -245,6 +310,8 @@ ArgvReading ReadArgv(const CommandTable& table, const std::vector<std::string>& 
           if (i + 1 >= argv.size()) {
             return Fail("missing-value", "'" + spec.canonical + "' needs a value");
           }
+          opt.value = argv[++i];
+        } else if (TakesNextWord(spec, argv, i)) {
           opt.value = argv[++i];
         }
         out.options.push_back(std::move(opt));

@@ -20,14 +20,32 @@ namespace qvmr {
 
 enum class OptionArg { kNone, kRequired, kOptional };
 
+// How an option with an optional value may also take the NEXT word, as some tools do by hand
+// after getopt returns (journalctl's -b: "-b -1" is boot offset -1, because parse_argv looks at
+// argv[optind] and consumes it when it parses as a boot descriptor). The reading must take
+// exactly the words the tool takes, or `-b -1` would be misread as an unknown option `-1` (a
+// deny) or, worse, a word the tool consumes could be read by us as an operand.
+enum class Lookahead {
+  kNone,
+  kBoot,  // spec suffix "=?(boot)": journalctl's parse_id_descriptor (IsBootDescriptor)
+};
+
+// True if `word` is what journalctl's parse_id_descriptor() accepts (bounded): `all`, an offset
+// `[+-]?[0-9]{1,9}`, or a 32-hex-digit boot ID optionally followed by `[+-][0-9]{1,9}`. It is
+// stricter than the tool (no leading blanks, no 36-character UUID form): a word the tool would
+// take and we do not is read by us as a match operand, which a rule then has to allow as such.
+bool IsBootDescriptor(std::string_view word);
+
 struct OptionSpec {
   std::vector<std::string> names;  // "-x" or "--long-name"
   OptionArg arg = OptionArg::kNone;
-  std::string canonical;  // first long name, else first name
+  Lookahead lookahead = Lookahead::kNone;  // only with kOptional
+  std::string canonical;                   // first long name, else first name
   SourcePos pos;
 };
 
-// "-n|--lines=" → names {-n, --lines}, kRequired. Errors name what is wrong.
+// "-n|--lines=" → names {-n, --lines}, kRequired; "-b|--boot=?(boot)" → kOptional with
+// Lookahead::kBoot. Errors name what is wrong.
 Result<OptionSpec> ParseOptionSpec(std::string_view text, const SourcePos& pos);
 // The spec as a policy file writes it; ParseOptionSpec reads it back to the same spec.
 std::string OptionSpecText(const OptionSpec& spec);
@@ -48,6 +66,11 @@ struct CommandTable {
   bool operands_only = false;              // no option parsing at all (echo)
   bool abbreviate_verbs = false;           // unambiguous verb prefixes resolve (xl)
   std::map<std::string, OptionSet> verbs;  // empty: the tool has no verb table
+  // The obsolete "-NUM" form (head -20, tail -20): when non-empty, a FIRST word of a dash and
+  // 1-18 digits only is read as this global option (one taking a value) with the digits as its
+  // value, as coreutils head and tail rewrite it. Anything else that starts with a digit
+  // (`-20f`, `-20c`, `-5` later in the argv) reads as short options, i.e. is denied.
+  std::string obsolete_number;
 
   bool has_verbs() const { return !verbs.empty(); }
 };

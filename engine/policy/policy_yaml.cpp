@@ -230,8 +230,9 @@ Status FileReader::ApplyCommands(const YAML::Node& n) {
       return Err(kv.first, "bad-command", where + ": a program is a bare name without '/'");
     }
     if (kv.second.IsNull()) continue;
-    st = CheckMap(kv.second, where,
-                  {"options", "permute", "operands_only", "verbs", "abbreviate_verbs"});
+    st = CheckMap(
+        kv.second, where,
+        {"options", "permute", "operands_only", "verbs", "abbreviate_verbs", "obsolete_number"});
     if (!st) return st;
     CommandTable& table = d_.policy.commands[name];
     if (table.name.empty()) {
@@ -259,6 +260,11 @@ Status FileReader::ApplyCommands(const YAML::Node& n) {
             set.permute = *b;
           }
         }
+      } else if (key == "obsolete_number") {
+        if (!field.second.IsScalar()) {
+          return Err(field.second, "wrong-type", where + ".obsolete_number: an option name");
+        }
+        table.obsolete_number = field.second.Scalar();
       } else {
         auto b = BoolOf(field.second, where + "." + key);
         if (!b) return b.error();
@@ -267,6 +273,16 @@ Status FileReader::ApplyCommands(const YAML::Node& n) {
         if (key == "abbreviate_verbs") table.abbreviate_verbs = *b;
       }
       if (!st) return st;
+    }
+    if (!table.obsolete_number.empty()) {
+      // "-20" becomes this option's value: it must be a global option that takes one.
+      auto index = table.global.FindExact(table.obsolete_number);
+      if (!index || table.global.options[*index].arg != OptionArg::kRequired) {
+        return Err(kv.second["obsolete_number"] ? kv.second["obsolete_number"] : kv.first,
+                   "bad-option-spec",
+                   where + ".obsolete_number: '" + table.obsolete_number +
+                       "' is not an option of this table that takes a value (write e.g. -n)");
+      }
     }
   }
   return Ok{};

@@ -71,7 +71,8 @@ Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) 
         {"<vm>", ValuePattern::Kind::kVm},        {"<self>", ValuePattern::Kind::kSelf},
         {"<any-vm>", ValuePattern::Kind::kAnyVm}, {"<prop>", ValuePattern::Kind::kProp},
         {"<int>", ValuePattern::Kind::kInt},      {"<word>", ValuePattern::Kind::kWord},
-        {"<text>", ValuePattern::Kind::kText},
+        {"<text>", ValuePattern::Kind::kText},    {"<unit>", ValuePattern::Kind::kUnit},
+        {"<boot>", ValuePattern::Kind::kBoot},    {"<net>", ValuePattern::Kind::kNet},
     };
     for (const auto& [name, kind] : kPlaceholders) {
       if (raw == name) {
@@ -79,10 +80,15 @@ Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) 
         return p;
       }
     }
-    return MakeError("bad-rule",
-                     "unknown placeholder " + std::string(raw) +
-                         " (known: <vm> <self> <any-vm> <prop> <int> <word> <text>)",
-                     where);
+    return MakeError(
+        "bad-rule",
+        "unknown placeholder " + std::string(raw) +
+            " (known: <vm> <self> <any-vm> <prop> <int> <word> <text> <unit> <boot> <net>)",
+        where);
+  }
+  if (raw.size() >= 3 && raw.front() == '{' && raw.ends_with("}+")) {
+    p.comma_list = true;
+    raw.remove_suffix(1);
   }
   if (raw.size() >= 2 && raw.front() == '{' && raw.back() == '}') {
     p.kind = ValuePattern::Kind::kSet;
@@ -92,6 +98,8 @@ Result<ValuePattern> ParsePattern(std::string_view raw, const SourcePos& where) 
       std::string_view item = body.substr(0, comma);
       if (item.empty())
         return MakeError("bad-rule", "empty member in set " + std::string(raw), where);
+      if (p.comma_list && item.find_first_of("+") != std::string_view::npos)
+        return MakeError("bad-rule", "'+' in a member of the list set " + std::string(raw), where);
       p.literals.emplace_back(item);
       if (comma == std::string_view::npos) break;
       body.remove_prefix(comma + 1);
@@ -191,7 +199,7 @@ void DerivePrechecks(Rule& rule) {
     const OperandItem& item = rule.operands[i];
     if (item.min != 1 || item.max != 1) break;
     if (item.pattern.kind == ValuePattern::Kind::kLiteral ||
-        item.pattern.kind == ValuePattern::Kind::kSet) {
+        (item.pattern.kind == ValuePattern::Kind::kSet && !item.pattern.comma_list)) {
       rule.fixed_literal_operand = i;
       break;
     }
@@ -218,12 +226,18 @@ std::string ValuePattern::ToString() const {
       return "<word>";
     case Kind::kText:
       return "<text>";
+    case Kind::kUnit:
+      return "<unit>";
+    case Kind::kBoot:
+      return "<boot>";
+    case Kind::kNet:
+      return "<net>";
     case Kind::kSet:
       break;
   }
   std::string s = "{";
   for (std::size_t i = 0; i < literals.size(); ++i) s += (i ? "," : "") + literals[i];
-  return s + "}";
+  return s + (comma_list ? "}+" : "}");
 }
 
 std::string RuleProgram(std::string_view text) {
@@ -394,11 +408,28 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
   using Kind = ValuePattern::Kind;
   switch (p.kind) {
     case Kind::kLiteral:
-    case Kind::kSet:
-      for (const auto& l : p.literals) {
-        if (l == v) return true;
+      return p.literals.front() == v;
+    case Kind::kSet: {
+      auto member = [&](std::string_view m) {
+        return std::find(p.literals.begin(), p.literals.end(), m) != p.literals.end();
+      };
+      if (!p.comma_list) return member(v);
+      // Every comma-separated piece a member; an empty piece (`A,,B`, `A,`) never is.
+      while (true) {
+        std::size_t comma = v.find(',');
+        if (!member(v.substr(0, comma))) return false;
+        if (comma == std::string_view::npos) return true;
+        v.remove_prefix(comma + 1);
       }
-      return false;
+    }
+    case Kind::kUnit:
+      return IsUnitPattern(v);
+    case Kind::kBoot:
+      // `all` (every boot: the same as no -b) is a descriptor the reader must consume, but not
+      // a value the placeholder names; a rule that wants it writes the literal.
+      return v != "all" && IsBootDescriptor(v);
+    case Kind::kNet:
+      return IsNetWord(v);
     case Kind::kSelf:
       return v == ctx.requester;
     case Kind::kAnyVm:
@@ -437,6 +468,26 @@ bool ValueMatches(const ValuePattern& p, std::string_view v, VmScope scope,
       return true;
   }
   return false;
+}
+
+bool IsUnitPattern(std::string_view v) {
+  if (v.empty() || v.size() > 255 || !IsWordChar(v[0], true)) return false;
+  for (char c : v.substr(1)) {
+    bool glob = c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+    if (!glob && !IsWordChar(c, false)) return false;
+  }
+  return true;
+}
+
+bool IsNetWord(std::string_view v) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (v.empty() || v.size() > 255 || !(alnum(v[0]) || v[0] == ':')) return false;
+  for (char c : v) {
+    if (!(alnum(c) || c == '_' || c == '.' || c == ':' || c == '/' || c == '-')) return false;
+  }
+  return true;
 }
 
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx) {

@@ -23,9 +23,25 @@ namespace qvmr {
 
 // One value pattern: a literal, a set of literals, or a placeholder.
 struct ValuePattern {
-  enum class Kind { kLiteral, kSet, kVm, kSelf, kAnyVm, kProp, kInt, kWord, kText };
+  enum class Kind {
+    kLiteral,
+    kSet,
+    kVm,
+    kSelf,
+    kAnyVm,
+    kProp,
+    kInt,
+    kWord,
+    kText,
+    kUnit,  // <unit>: a unit name or a glob the TOOL expands (`qubes-*`); see IsUnitPattern
+    kBoot,  // <boot>: a journalctl boot offset or ID (IsBootDescriptor in option_table.h), not
+            // `all`
+    kNet,   // <net>: a host, address, network, port range or protocol; never holds `=`
+  };
   Kind kind = Kind::kLiteral;
   std::vector<std::string> literals;  // kLiteral: one; kSet: several
+  // kSet written `{a,b}+`: the value is one or more members joined by `,` (systemctl -p A,B).
+  bool comma_list = false;
 
   std::string ToString() const;
 };
@@ -91,6 +107,19 @@ struct MatchContext {
 
 bool ValueMatches(const ValuePattern& pattern, std::string_view value, VmScope scope,
                   const MatchContext& ctx);
+
+// `<unit>`: `^[A-Za-z0-9_][A-Za-z0-9_.:@+,=%*?\[\]\\-]{0,254}$` — a `<word>` that may also
+// hold the glob characters `* ? [ ]` and `\` (systemd's `\x2d` escapes). The glob is for
+// systemctl/journalctl to expand over unit names (the shell never sees it: an unquoted `*` is
+// denied by the shell analysis as `glob`). The first character is never a glob character, so a
+// pattern names a family (`qubes-*`), never every unit (`*`, `*.service`).
+bool IsUnitPattern(std::string_view value);
+
+// `<net>`: `^[A-Za-z0-9:][A-Za-z0-9_.:/-]{0,254}$` — host names, IPv4/IPv6 addresses and
+// networks (`10.0.0.0/8`, `fd00::/8`), port ranges (`1200-1400`), protocol names. It never
+// holds `=`, so where a tool reads `key=value` words (qvm-firewall's `action=accept`) a `<net>`
+// word can only be a positional value, never a key that overrides an earlier one.
+bool IsNetWord(std::string_view value);
 
 // True if the argv (already read against the same table the rule was compiled with) matches.
 bool RuleMatches(const Rule& rule, const ParsedArgv& argv, const MatchContext& ctx);

@@ -151,5 +151,35 @@ expect_no_out "^$S/20.yaml:4:.*shadowed" "a filter does not shadow a non-filter"
 expect_out "^$S/20.yaml:5:.*'grep -i <word>' .*shadowed by rule 'grep \\[-i\\] <text>' at $S/10-base.yaml:22 " \
   "a filter is shadowed by a broader filter"
 
+# The issue-17 patterns: <unit> covers <word>, not the reverse; a list set {A,B}+ covers smaller
+# list sets and plain sets of its members; <word> never covers <net> ('/'), <net> never <word> ('=').
+U=$T/unit
+mkpolicydir "$U"
+write_base_policy "$U/10-base.yaml"
+write "$U/20.yaml" <<'YAML'
+version: 1
+commands:
+  systemctl:
+    options: ['-p|--property=']
+    verbs:
+      is-active: { options: [] }
+      show: { options: [] }
+classes:
+  read-only:
+    - 'systemctl is-active <unit>...'
+    - 'systemctl is-active <word>...'
+    - 'systemctl --property {Id,Type}+ show'
+    - 'systemctl --property {Id} show'
+    - 'systemctl --property {Id,Type,Environment}+ show'
+    - 'qvm-prefs <any-vm> <net>'
+YAML
+expect_rc 0 "new pattern kinds" lint --policy-dir "$U"
+expect_out "^$U/20.yaml:11:.*'systemctl is-active <word>...' .*shadowed by rule 'systemctl is-active <unit>...'" \
+  "<unit> covers <word>"
+expect_no_out "^$U/20.yaml:10:.*shadowed" "<word> does not cover <unit>"
+expect_out "^$U/20.yaml:13:.*'systemctl --property \\{Id\\} show' .*shadowed" "a list set covers a set of its members"
+expect_no_out "^$U/20.yaml:14:.*shadowed" "a list set with a member more is not covered"
+expect_no_out "^$U/20.yaml:15:.*shadowed" "<prop> does not cover <net>"
+
 expect_rc 2 "usage" lint --bogus
 finish

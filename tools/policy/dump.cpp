@@ -49,6 +49,7 @@ json DumpJsonValue(const Policy& p) {
     c["pos"] = PosJson(t.pos);
     c["operands_only"] = t.operands_only;
     c["abbreviate_verbs"] = t.abbreviate_verbs;
+    if (!t.obsolete_number.empty()) c["obsolete_number"] = t.obsolete_number;
     json verbs = json::object();
     for (const auto& [verb, set] : t.verbs) verbs[verb] = OptionSetJson(set);
     c["verbs"] = verbs;
@@ -120,7 +121,8 @@ void DumpText(const Policy& p) {
   for (const auto& [name, t] : p.commands) {
     std::cout << "  " << name << " (" << Where(t.pos) << ")"
               << (t.operands_only ? " operands only" : "")
-              << (t.abbreviate_verbs ? " abbreviate_verbs" : "") << "\n";
+              << (t.abbreviate_verbs ? " abbreviate_verbs" : "")
+              << (t.obsolete_number.empty() ? "" : " obsolete_number " + t.obsolete_number) << "\n";
     if (!t.operands_only) print_set(t.global, "    ");
     for (const auto& [verb, set] : t.verbs) {
       std::cout << "    verb " << verb << ":\n";

@@ -15,6 +15,9 @@
 //   * in every position A's pattern covers B's: equal patterns, a set containing B's literals,
 //     or a strictly broader placeholder — <text> covers every pattern without control
 //     characters; <word> covers <prop>, <int>, <vm>, <any-vm>, <self> and literals it matches;
+//     <unit> covers <word>, <prop>, <int> and unit-pattern literals; a list set `{..}+` is
+//     covered only by a list set with more members; <boot> covers only <boot> and boot literals;
+//     <net> covers <int>, <prop> and literals it matches;
 //     <any-vm> (and <vm> in a read-only or monitor rule) covers <vm>, <self> and VM-name
 //     literals; <prop> and <int> cover literals they match. A `<vm>` of a manage or allow rule
 //     (what the targets cover, never the requester) covers only the same `<vm>`.
@@ -44,21 +47,46 @@ bool AllLiterals(const ValuePattern& b, Kind kind) {
   });
 }
 
+bool Subset(const std::vector<std::string>& b, const std::vector<std::string>& a) {
+  return std::all_of(b.begin(), b.end(),
+                     [&](const auto& l) { return std::find(a.begin(), a.end(), l) != a.end(); });
+}
+
 // Does every value `b` matches (for any requester, targets and protected list) match `a`?
 bool Covers(const ValuePattern& a, VmScope sa, const ValuePattern& b, VmScope sb) {
-  const bool b_literal = b.kind == Kind::kLiteral || b.kind == Kind::kSet;
+  // A list set (`{A,B}+`) matches joined values of any length: only a list set covers it.
+  const bool b_list = b.kind == Kind::kSet && b.comma_list;
+  const bool b_literal = (b.kind == Kind::kLiteral || b.kind == Kind::kSet) && !b_list;
   const bool b_vm_like = b.kind == Kind::kVm || b.kind == Kind::kAnyVm || b.kind == Kind::kSelf;
   switch (a.kind) {
     case Kind::kLiteral:
     case Kind::kSet:
-      return b_literal && std::all_of(b.literals.begin(), b.literals.end(), [&](const auto& l) {
-               return std::find(a.literals.begin(), a.literals.end(), l) != a.literals.end();
-             });
+      if (a.comma_list) {
+        if (b_list) return Subset(b.literals, a.literals);
+        return b_literal && std::all_of(b.literals.begin(), b.literals.end(), [&](const auto& l) {
+                 return ValueMatches(a, l, VmScope::kAnyVm, MatchContext{});
+               });
+      }
+      return b_literal && Subset(b.literals, a.literals);
     case Kind::kText:
+      if (b_list) return false;
       return b_literal ? AllLiterals(b, Kind::kText) : true;
     case Kind::kWord:
+      if (b_list) return false;
       if (b_literal) return AllLiterals(b, Kind::kWord);
-      return b.kind != Kind::kText;
+      return b.kind != Kind::kText && b.kind != Kind::kUnit && b.kind != Kind::kBoot &&
+             b.kind != Kind::kNet;
+    case Kind::kUnit:
+      if (b_list) return false;
+      if (b_literal) return AllLiterals(b, Kind::kUnit);
+      return b.kind == Kind::kUnit || b.kind == Kind::kWord || b.kind == Kind::kProp ||
+             b.kind == Kind::kInt;
+    case Kind::kBoot:
+      return b_literal ? AllLiterals(b, Kind::kBoot) : b.kind == Kind::kBoot;
+    case Kind::kNet:
+      if (b_list) return false;
+      if (b_literal) return AllLiterals(b, Kind::kNet);
+      return b.kind == Kind::kNet || b.kind == Kind::kInt || b.kind == Kind::kProp;
     case Kind::kAnyVm:
       if (b_literal) return AllLiterals(b, Kind::kAnyVm);
       return b_vm_like;
@@ -91,6 +119,7 @@ bool HasDuplicateOption(const std::vector<OptionItem>& items) {
 auto ItemKey(const OptionItem& o) {
   return std::make_tuple(o.in_verb, o.index, o.required, o.repeat, o.value.has_value(),
                          o.value ? static_cast<int>(o.value->kind) : -1,
+                         o.value && o.value->comma_list,
                          o.value ? o.value->literals : std::vector<std::string>{});
 }
 

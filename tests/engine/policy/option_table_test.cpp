@@ -53,8 +53,20 @@ TEST(OptionSpecTest, Parses) {
   }
 }
 
+TEST(OptionSpecTest, BootLookaheadSpecIsAnOptionalValue) {
+  auto s = ParseOptionSpec("-b|--boot=?(boot)", {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->arg, OptionArg::kOptional);
+  EXPECT_EQ(s->lookahead, Lookahead::kBoot);
+  EXPECT_EQ(ParseOptionSpec("--color=?", {})->lookahead, Lookahead::kNone);
+  for (const char* bad : {"-b=?(bogus)", "-b=(boot)", "-b(boot)", "-b=?(boot"}) {
+    EXPECT_FALSE(ParseOptionSpec(bad, {}).ok()) << bad;
+  }
+}
+
 TEST(OptionSpecTest, TextRoundTrips) {
-  for (const char* text : {"-n|--lines=", "--color=?", "-c", "-D|--unset|--default|--delete"}) {
+  for (const char* text :
+       {"-n|--lines=", "--color=?", "-c", "-D|--unset|--default|--delete", "-b|--boot=?(boot)"}) {
     EXPECT_EQ(OptionSpecText(*ParseOptionSpec(text, {})), text);
   }
 }
@@ -72,6 +84,72 @@ TEST(ReadArgvTest, EqualsAndSeparateValueAreTheSame) {
     ASSERT_EQ(r.parsed.options.size(), 1u);
     EXPECT_EQ(Canon(t, r.parsed.options[0]), "--lines=5") << argv[1];
   }
+}
+
+CommandTable JournalctlWithBootLookahead() {
+  CommandTable t = Journalctl();
+  for (auto& o : t.global.options) {
+    if (o.canonical == "--boot") o.lookahead = Lookahead::kBoot;
+  }
+  return t;
+}
+
+std::string Joined(const CommandTable& t, const ParsedArgv& p) {
+  std::string out;
+  for (const auto& o : p.options) out += "[" + Canon(t, o) + "]";
+  for (const auto& w : p.operands) out += " " + w;
+  return out;
+}
+
+TEST(ReadArgvTest, BootTakesTheNextWordWhenJournalctlWould) {
+  CommandTable t = JournalctlWithBootLookahead();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"journalctl", "-b", "-1"}, "[--boot=-1]"},
+      {{"journalctl", "--boot", "-1"}, "[--boot=-1]"},
+      {{"journalctl", "--boot=-1"}, "[--boot=-1]"},
+      {{"journalctl", "-b-1"}, "[--boot=-1]"},
+      {{"journalctl", "-rb", "1"}, "[--reverse][--boot=1]"},
+      {{"journalctl", "-b", "all"}, "[--boot=all]"},
+      {{"journalctl", "-b"}, "[--boot]"},
+      {{"journalctl", "-b", "-r"}, "[--boot][--reverse]"},
+      {{"journalctl", "-b", "_PID=1"}, "[--boot] _PID=1"},
+      {{"journalctl", "-b", "--", "-1"}, "[--boot] -1"},
+      {{"journalctl", "-b", "-1", "-n", "5"}, "[--boot=-1][--lines=5]"},
+  };
+  for (const auto& [argv, want] : cases) {
+    auto r = ReadArgv(t, argv);
+    ASSERT_TRUE(r.ok) << want << ": " << r.error.message;
+    EXPECT_EQ(Joined(t, r.parsed), want);
+  }
+  // Without the look-ahead (--color=?), the next word is never taken.
+  auto r = ReadArgv(t, {"journalctl", "--color", "1"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(Joined(t, r.parsed), "[--color] 1");
+  EXPECT_EQ(ReadArgv(Journalctl(), {"journalctl", "-b", "-1"}).error.code, "unknown-option");
+}
+
+TEST(ReadArgvTest, ObsoleteNumberIsTheNamedOptionOnlyAsTheFirstWord) {
+  CommandTable t;
+  t.name = "head";
+  t.global = Set({"-c|--bytes=", "-n|--lines=", "-q|--quiet"});
+  t.obsolete_number = "-n";
+  auto r = ReadArgv(t, {"head", "-20"});
+  ASSERT_TRUE(r.ok) << r.error.message;
+  EXPECT_EQ(Joined(t, r.parsed), "[--lines=20]");
+  r = ReadArgv(t, {"head", "-5", "-q"});
+  ASSERT_TRUE(r.ok) << r.error.message;
+  EXPECT_EQ(Joined(t, r.parsed), "[--lines=5][--quiet]");
+  for (auto argv : std::vector<std::vector<std::string>>{{"head", "-20c"},
+                                                         {"head", "-q", "-20"},
+                                                         {"head", "-2x"},
+                                                         {"head", "-12345678901234567890"}}) {
+    EXPECT_EQ(ReadArgv(t, argv).error.code, "unknown-option") << argv.back();
+  }
+  r = ReadArgv(t, {"head", "--", "-20"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(Joined(t, r.parsed), " -20");
+  t.obsolete_number.clear();
+  EXPECT_EQ(ReadArgv(t, {"head", "-20"}).error.code, "unknown-option");
 }
 
 TEST(ReadArgvTest, BundledShortFlags) {

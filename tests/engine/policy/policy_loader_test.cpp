@@ -141,6 +141,32 @@ TEST_F(LoaderTest, IgnoresNonYamlAndHiddenFiles) {
 
 // ---- fail closed, with positions ----
 
+TEST_F(LoaderTest, ObsoleteNumberAndBootLookaheadLoadFromYaml) {
+  env.AddFile(std::string(kShare) + "/01-filters.yaml", R"(version: 1
+commands:
+  head:
+    obsolete_number: '-n'
+    options: ['-n|--lines=', '-q|--quiet']
+  journalctl:
+    options: ['-b|--boot=?(boot)']
+)");
+  auto p = Load();
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(p->commands.at("head").obsolete_number, "-n");
+  EXPECT_EQ(p->commands.at("journalctl").global.options[0].lookahead, Lookahead::kBoot);
+}
+
+TEST_F(LoaderTest, ObsoleteNumberMustNameAnOptionTakingAValue) {
+  for (const char* table : {"options: ['-q']\n    obsolete_number: '-q'",
+                            "options: ['-n|--lines=']\n    obsolete_number: '-c'",
+                            "options: ['-n|--lines=']\n    obsolete_number: [x]"}) {
+    env.AddFile(std::string(kShare) + "/01-filters.yaml",
+                std::string("version: 1\ncommands:\n  head:\n    ") + table + "\n");
+    Error e = LoadError();
+    EXPECT_THAT(e.message, HasSubstr("obsolete_number")) << table;
+  }
+}
+
 TEST_F(LoaderTest, YamlSyntaxErrorHasLineAndColumn) {
   env.AddFile(std::string(kEtc) + "/bad.yaml", "version: 1\nvms:\n  work: [a, b\n");
   Error e = LoadError();

@@ -28,6 +28,7 @@ class RuleTest : public ::testing::Test {
     tables_["journalctl"] = Table("journalctl", {"-n|--lines=", "-u|--unit=", "--no-pager",
                                                  "-b|--boot=?", "-r|--reverse", "--cursor-file="});
     tables_["qvm-start"] = Table("qvm-start", {"-q|--quiet", "--skip-if-running"});
+    tables_["systemctl"] = Table("systemctl", {"-p|--property=", "--no-pager"});
     CommandTable xl = Table("xl", {"-v"});
     xl.global.permute = false;
     xl.verbs["dmesg"] = Set({"-c|--clear"});
@@ -271,6 +272,78 @@ TEST_F(RuleTest, PlaceholderValueClasses) {
   EXPECT_FALSE(m(K::kAnyVm, "a234567890123456789012345678901x"));  // 32 chars
 }
 
+TEST_F(RuleTest, UnitPatternIsAWordWithTheToolsGlobButNeverStartsWithOne) {
+  auto m = [&](std::string_view v) {
+    ValuePattern p;
+    p.kind = ValuePattern::Kind::kUnit;
+    return ValueMatches(p, v, VmScope::kAnyVm, ctx);
+  };
+  for (const char* ok :
+       {"qubesd", "qubes-*", "qubes-vm@*", "qubes*", "dev-disk-by\\x2duuid-1.device",
+        "sys-[nf]*.service", "qubes-?.timer", "user@1000.service"}) {
+    EXPECT_TRUE(m(ok)) << ok;
+  }
+  for (const char* bad : {"", "*", "*.service", "?x", "[a]x", "-u", "--all", "a/b", "../x", "a b",
+                          "a;b", "a$b", "a\tb"}) {
+    EXPECT_FALSE(m(bad)) << bad;
+  }
+  EXPECT_FALSE(m(std::string(256, 'a')));
+  Rule r = Compile("journalctl --no-pager [--unit <unit>]...");
+  EXPECT_TRUE(Matches(r, {"journalctl", "--no-pager", "-u", "qubes-*"}));
+  EXPECT_FALSE(Matches(r, {"journalctl", "--no-pager", "-u", "*"}));
+}
+
+TEST_F(RuleTest, BootPlaceholderTakesJournalctlsBootOffsetsAndIdsButNotAll) {
+  auto m = [&](std::string_view v) {
+    ValuePattern p;
+    p.kind = ValuePattern::Kind::kBoot;
+    return ValueMatches(p, v, VmScope::kAnyVm, ctx);
+  };
+  for (const char* ok : {"0", "-1", "+2", "1", "0123456789abcdef0123456789ABCDEF",
+                         "0123456789abcdef0123456789abcdef-1"}) {
+    EXPECT_TRUE(m(ok)) << ok;
+  }
+  for (const char* bad : {"", "-", "+", "--1", "1x", "all", "ALL", " 1", "-1234567890", "x",
+                          "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef1",
+                          "0123456789abcdef0123456789abcdefx"}) {
+    EXPECT_FALSE(m(bad)) << bad;
+  }
+}
+
+TEST_F(RuleTest, NetWordHoldsHostsNetworksAndPortsButNeverAKeyValue) {
+  auto m = [&](std::string_view v) {
+    ValuePattern p;
+    p.kind = ValuePattern::Kind::kNet;
+    return ValueMatches(p, v, VmScope::kAnyVm, ctx);
+  };
+  for (const char* ok :
+       {"10.0.0.0/8", "fd00::/8", "::1", "www.example.com", "1200-1400", "tcp", "443", "host_1"}) {
+    EXPECT_TRUE(m(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", "action=accept", "dsthost=x", "-x", "/etc", "a b", "a,b", "*", ".x", "a;b"}) {
+    EXPECT_FALSE(m(bad)) << bad;
+  }
+  EXPECT_FALSE(m(std::string(256, 'a')));
+}
+
+TEST_F(RuleTest, ListSetMatchesCommaJoinedMembersOnly) {
+  Rule r = Compile("systemctl --property {ActiveState,SubState,Id}+... show");
+  EXPECT_TRUE(Matches(r, {"systemctl", "show", "-p", "ActiveState"}));
+  EXPECT_TRUE(Matches(r, {"systemctl", "show", "-p", "ActiveState,SubState,Id"}));
+  EXPECT_TRUE(Matches(r, {"systemctl", "show", "-p", "Id", "--property=SubState,Id"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", "ActiveState,Environment"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", "Environment,ActiveState"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", "ActiveState,"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", ",Id"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", "ActiveState,,Id"}));
+  EXPECT_FALSE(Matches(r, {"systemctl", "show", "-p", ""}));
+  // A plain set still takes exactly one member.
+  Rule plain = Compile("systemctl --property {ActiveState,SubState}... show");
+  EXPECT_FALSE(Matches(plain, {"systemctl", "show", "-p", "ActiveState,SubState"}));
+  EXPECT_EQ(r.options[0].value->ToString(), "{ActiveState,SubState,Id}+");
+}
+
 TEST_F(RuleTest, CompileErrors) {
   EXPECT_EQ(CompileError("qvm-prefs --bogus <vm>").pos.column, 11);
   EXPECT_EQ(CompileError("qvm-prefs --hide <vm>").code, "bad-rule");  // abbreviations not in rules
@@ -282,6 +355,8 @@ TEST_F(RuleTest, CompileErrors) {
   EXPECT_EQ(CompileError("qvm-prefs 'unterminated").code, "bad-rule");
   EXPECT_EQ(CompileError("qvm-prefs a<vm>").code, "bad-rule");
   EXPECT_EQ(CompileError("qvm-prefs {a,,b}").code, "bad-rule");
+  EXPECT_EQ(CompileError("qvm-prefs {a,b+}+").code, "bad-rule");
+  EXPECT_EQ(CompileError("qvm-prefs {}+").code, "bad-rule");
   EXPECT_EQ(CompileError("xl").code, "bad-rule");     // must name a verb
   EXPECT_EQ(CompileError("xl dm").code, "bad-rule");  // verbs in full
   tables_["xl"].verbs["dmesg"].permute = false;
