@@ -53,7 +53,11 @@ vms:
   vm3: {level: read-only, allow: ['sleep <int>']}
 EOF
 for v in vm1 vm2 vm3; do
-  "$SIM/vm" "$v" "$B/qvm-remote key gen" >/dev/null 2>&1
+  # The queue exists before the daemon's first fetch: a client making it at the same moment as
+  # the script can fail that fetch with no-queue (retried), which would take the VM's one
+  # vm-script-error log line of the interval.
+  "$SIM/vm" "$v" "$B/qvm-remote key gen >/dev/null 2>&1 &&
+    mkdir -p .qvm-remote/queue/pending .qvm-remote/queue/running .qvm-remote/queue/results"
   "$SIM/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" authorize "$v" - \
     < "$S/vms/$v/home/user/.qvm-remote/auth.key" >/dev/null
 done
@@ -233,19 +237,19 @@ scenario_faults() {
 scenario_hostile() {
   start_daemon
   local q1; q1=$(Q vm1)
+  eq "vm1 is served before it turns hostile" warm "$(client vm1 20 'echo warm')"
   # --- results/ a symlink to a dom0 directory (as dom0 names it): the script refuses the queue
   local target=$S/dom0/var/lib/qvm-remote before after
   before=$(ls -la "$target" | md5sum)
-  rm -rf "$q1/results"; ln -s "$target" "$q1/results"
+  "$SIM/vm" vm1 "rm -rf .qvm-remote/queue/results && ln -s $target .qvm-remote/queue/results"
   client vm1 6 'echo through-symlink' > /dev/null 2>&1 || true
-  wait_for "the symlinked queue is refused and logged" 15 'grep -q "vm=vm1 reason=symlinked-queue" "$OUT"'
+  wait_for "the symlinked queue is refused and logged" 15 'grep -q "vm=vm1 reason=vm-script-error fetch: symlinked-queue" "$OUT"'
   out=$(client vm2 20 'echo vm2-ok')
   eq "vm2 is served meanwhile" vm2-ok "$out"
   after=$(ls -la "$target" | md5sum)
   [ "$before" = "$after" ] || [ "$(ls "$target" | sort)" = "$(cd "$target" && ls | sort)" ]
   eq "nothing written through the symlink" "" "$(find "$target" -newer "$OUT" -name '*.exit' -o -newer "$OUT" -name '*-*-*-*.out' | head -n 1)"
-  rm -f "$q1/results"; mkdir -m 0700 "$q1/results"
-  [ "$mode" != root-uid ] || chown "$(cat "$S/vms/vm1/uid")" "$q1/results"
+  "$SIM/vm" vm1 "rm .qvm-remote/queue/results && mkdir -m 0700 .qvm-remote/queue/results"
   sleep 1
   out=$(client vm1 90 'echo after-symlink')
   eq "vm1 is served once its queue is sound" after-symlink "$out"
@@ -261,7 +265,8 @@ scenario_hostile() {
 
   # --- 100,000 names in pending/: bounded passes; vm2 keeps being served
   "$SIM/vm" vm1 "cd .qvm-remote/queue/pending && seq -f 'junk%06g' 1 100000 | xargs touch"
-  eq "vm1 holds 100000 junk names" 100000 "$(ls "$q1/pending" | wc -l | tr -d ' ')"
+  # (The daemon's sweeps start removing them while they are made.)
+  le "vm1 holds (nearly) 100000 junk names" "$(ls "$q1/pending" | wc -l | tr -d ' ')" 90000
   local i
   for i in 1 2 3; do
     out=$(client vm2 20 "echo vm2-flooded-$i")
