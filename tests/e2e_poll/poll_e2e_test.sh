@@ -57,7 +57,8 @@ for v in vm1 vm2 vm3; do
   # the script can fail that fetch with no-queue (retried), which would take the VM's one
   # vm-script-error log line of the interval.
   "$SIM/vm" "$v" "$B/qvm-remote key gen >/dev/null 2>&1 &&
-    mkdir -p .qvm-remote/queue/pending .qvm-remote/queue/running .qvm-remote/queue/results"
+    mkdir -p .qvm-remote/queue/pending .qvm-remote/queue/running .qvm-remote/queue/results \
+      .qvm-remote/queue/tmp"
   "$SIM/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" authorize "$v" - \
     < "$S/vms/$v/home/user/.qvm-remote/auth.key" >/dev/null
 done
