@@ -34,10 +34,15 @@ MonotonicMs VmLoop::Step() {
 
   if (d_.states != nullptr) {
     const VmState state = d_.states->Get(vm_);
+    if (state != VmState::kMissing) missing_since_.reset();
     if (state == VmState::kMissing) {
       // The VM was removed: its answers can never be delivered. Keeping them would hold spool
       // files and journal rows forever; a VM created later under the same name starts afresh.
-      std::size_t dropped = pipeline.Abandon(vm_, "the VM no longer exists");
+      const MonotonicMs now = d_.processes->NowMonotonicMs();
+      if (!missing_since_) missing_since_ = now;
+      std::size_t dropped = now - *missing_since_ >= options_.missing_grace_ms
+                                ? pipeline.Abandon(vm_, "the VM no longer exists")
+                                : 0;
       if (dropped > 0) {
         d_.log->Write(LogCategory::kInfo, {.vm = vm_, .reason = "vm-missing"},
                       "the VM no longer exists: " + std::to_string(dropped) +

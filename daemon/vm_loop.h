@@ -7,8 +7,10 @@
 //                 no call at all (a paused VM's call would hang, a halted one's does nothing);
 //                 its undelivered answers are kept, and the next sweep once it runs is a
 //                 `recover` (running/ entries claimed but never journaled are offered again);
-//        Missing  the VM is gone: every answer held for it is dropped (journaled ones marked
-//                 abandoned, finished → abandoned) with one log line; nothing else is called;
+//        Missing  the VM is gone: once it has been missing for missing_grace_ms (a qvm-ls
+//                 caught mid-rename must not cost results), every answer held for it is
+//                 dropped (journaled ones marked abandoned, finished → abandoned) with one log
+//                 line; nothing is called;
 //   2. deliver the answers waiting for it, unless a failed delivery still backs off;
 //   3. sweep (one fetch call; `recover` after a start, a failed or cut-short call, or a stop),
 //      unless a failed sweep still backs off. The script waits up to `idle_wait_ms` in the VM
@@ -29,6 +31,7 @@
 #define QVMR_DAEMON_VM_LOOP_H_
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "daemon/backoff.h"
@@ -53,6 +56,7 @@ struct VmLoopOptions {
   std::int64_t busy_wait_ms = 100;            // ... when work is in flight or answers wait
   MonotonicMs not_running_recheck_ms = 1000;  // a VM not Running is asked again after this
   MonotonicMs sleep_slice_ms = 100;           // Run's sleeps are cut into slices to see `stop`
+  MonotonicMs missing_grace_ms = 10000;       // missing this long (2+ qvm-ls tables) = gone
 };
 
 class VmLoop {
@@ -81,6 +85,7 @@ class VmLoop {
   const std::string sweep_key_;
   const std::string deliver_key_;
   bool recover_ = true;  // the first sweep after a start
+  std::optional<MonotonicMs> missing_since_;
 };
 
 }  // namespace qvmr

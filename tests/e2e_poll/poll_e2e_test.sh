@@ -175,7 +175,7 @@ scenario_serve() {
   touch "$S/vms/vm3/halted"  # no delivery before it is gone
   wait_for "vm3's request finishes" 20 'grep -q "DONE vm=vm3 id=$cid" "$OUT"'
   mv "$S/vms/vm3" "$T/vm3-gone"
-  wait_for "the result of a VM that is gone is abandoned" 20 'test "$(state_of vm3 "$cid")" = abandoned'
+  wait_for "the result of a VM that is gone is abandoned" 40 'test "$(state_of vm3 "$cid")" = abandoned'
   eq "one log line says so" 1 "$(lines 'vm=vm3 reason=vm-missing the VM no longer exists')"
   wait "$gp" || true
 }
