@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
 #include "daemon/remote_conf.h"
+#include "daemon/vm_loop.h"
 #include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
 #include "engine/policy/policy_loader.h"
@@ -164,6 +164,9 @@ int RunDaemon(const DaemonOptions& options) {
   deps.spool = &spool;
   deps.log = &text_log;
   deps.workers = &workers;
+  Backoff backoff([] { return Processes::Posix()->NowMonotonicMs(); });
+  LogLimiter faults([] { return Processes::Posix()->NowMonotonicMs(); });
+  if (!options.once) deps.faults = &faults;
   deps.grants_dir = paths.grants_dir;
   deps.exec_path = ExecPath::Parse([&] {
     std::string joined;
@@ -202,27 +205,9 @@ int RunDaemon(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::atomic<bool> stopping{false};
   std::vector<std::thread> loops;
+  VmLoopDeps loop_deps{&pipeline, states.get(), &backoff, &faults, &text_log, Processes::Posix()};
   for (const std::string& vm : vms) {
-    loops.emplace_back([&, vm] {
-      bool recover = true;
-      int backoff_ms = 0;
-      while (!stopping.load()) {
-        if (pipeline.Waiting(vm) > 0) pipeline.Deliver(vm);
-        // Idle: the script waits up to 1 s in the VM (≤ 1 call/s). With work running, short
-        // waits so results go out soon after they are ready.
-        std::int64_t wait = pipeline.InFlight(vm) > 0 || pipeline.Waiting(vm) > 0 ? 100 : 1000;
-        SweepReport r = pipeline.Sweep(vm, recover, wait);
-        recover = !r.reached;
-        if (!r.reached) {
-          backoff_ms = backoff_ms == 0 ? 1000 : std::min(backoff_ms * 2, 60000);
-          for (int i = 0; i < backoff_ms / 100 && !stopping.load(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          }
-        } else {
-          backoff_ms = 0;
-        }
-      }
-    });
+    loops.emplace_back([&, vm] { VmLoop(vm, loop_deps).Run(stopping); });
   }
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));

@@ -84,13 +84,13 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
   FetchOutcome fetched = d_.transport->Fetch(vm, params);
   report.reached = fetched.status.ok();
   report.claimed = fetched.records.size();
-  if (!fetched.status.ok()) {
+  if (!fetched.status.ok() && ShouldLogFault(vm + " fetch " + fetched.status.error().code)) {
     d_.log->Write(
         LogCategory::kError, {.vm = vm, .reason = fetched.status.error().code},
         "fetch: " + fetched.status.error().message +
             (fetched.stderr_excerpt.empty() ? "" : "; stderr: " + fetched.stderr_excerpt));
   }
-  if (fetched.trailer.removed > 0) {
+  if (fetched.trailer.removed > 0 && ShouldLogFault(vm + " removed-entries")) {
     d_.log->Write(LogCategory::kReject, {.vm = vm},
                   std::to_string(fetched.trailer.removed) + " bad entries removed from pending/");
   }
@@ -411,11 +411,39 @@ DeliverReport RequestPipeline::Deliver(const std::string& vm) {
   if (!delivered.status.ok()) {
     report.reached = false;
     for (const auto& [dir, name] : removals) answers_.AddRemoval(vm, dir, name);
-    d_.log->Write(LogCategory::kError, {.vm = vm, .reason = delivered.status.error().code},
-                  "deliver: " + delivered.status.error().message);
+    if (ShouldLogFault(vm + " deliver " + delivered.status.error().code))
+      d_.log->Write(LogCategory::kError, {.vm = vm, .reason = delivered.status.error().code},
+                    "deliver: " + delivered.status.error().message);
   }
   report.waiting = answers_.Count(vm);
   return report;
+}
+
+bool RequestPipeline::ShouldLogFault(const std::string& fault_class) const {
+  return d_.faults == nullptr || d_.faults->ShouldLog(fault_class);
+}
+
+std::size_t RequestPipeline::Abandon(const std::string& vm, const std::string& why) {
+  answers_.TakeRemovals(vm);
+  std::size_t dropped = 0;
+  const TimeMs now = d_.env->NowMs();
+  for (;;) {
+    std::vector<Answer> held = answers_.Peek(vm, 64);
+    if (held.empty()) break;
+    for (const Answer& a : held) {
+      std::optional<Answer> done = answers_.Done(vm, a.files.cid);
+      if (!done) continue;
+      ++dropped;
+      if (done->journaled) {
+        if (auto s = d_.journal->MarkAbandoned(vm, done->files.cid, now, why); !s) {
+          d_.log->Write(LogCategory::kError, {.vm = vm, .id = done->files.cid, .reason = "journal"},
+                        s.error().message);
+        }
+      }
+      if (done->spooled) d_.spool->Remove(vm, done->files.cid);
+    }
+  }
+  return dropped;
 }
 
 // CONTRACT.md "Journal", on start: accepted → interrupted ("did not start"); started → leftovers

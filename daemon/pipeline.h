@@ -25,6 +25,7 @@
 #include <string>
 
 #include "daemon/answers.h"
+#include "daemon/backoff.h"
 #include "daemon/exec_path.h"
 #include "daemon/executor.h"
 #include "daemon/journal.h"
@@ -51,6 +52,9 @@ struct PipelineDeps {
   SpoolDir* spool = nullptr;
   TextLog* log = nullptr;
   WorkerPool* workers = nullptr;
+  // When set, a failed call is logged once per interval per "<vm> <fetch|deliver> <code>" (and
+  // removed queue entries per "<vm> removed-entries"), not on every sweep.
+  LogLimiter* faults = nullptr;
   std::string grants_dir;
   ExecPath exec_path;
   bool dry_run = false;
@@ -86,6 +90,12 @@ class RequestPipeline {
   SweepReport Sweep(const std::string& vm, bool recover, std::int64_t wait_ms);
   DeliverReport Deliver(const std::string& vm);
 
+  // The VM is gone (VmState kMissing): every answer held for it is dropped, its journal row
+  // marked abandoned with `why` (a finished row; others keep their state) and its spool files
+  // removed. Returns how many answers were dropped. Answers of work still running are dropped
+  // by a later call.
+  std::size_t Abandon(const std::string& vm, const std::string& why);
+
   std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
   std::size_t InFlight(const std::string& vm) const;
 
@@ -97,6 +107,9 @@ class RequestPipeline {
               TimeMs started_ms);
   void AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
                  std::string_view reason, const std::string& err_line);
+
+  // False when d_.faults says this fault class was logged within its interval.
+  bool ShouldLogFault(const std::string& fault_class) const;
 
   PipelineDeps d_;
   AnswerBox answers_;
