@@ -122,7 +122,7 @@ int RunDaemon(const DaemonOptions& options) {
   }
 
   std::unique_ptr<Executor> executor = NewArgvExecutor(Processes::Posix(), env);
-  WorkerPool workers(options.workers);
+  Scheduler workers(options.workers);
   PipelineDeps deps;
   deps.env = env;
   deps.processes = Processes::Posix();
@@ -133,7 +133,7 @@ int RunDaemon(const DaemonOptions& options) {
   deps.argv_executor = executor.get();
   deps.spool = &spool;
   deps.log = &text_log;
-  deps.workers = &workers;
+  deps.scheduler = &workers;
   deps.grants_dir = paths.grants_dir;
   deps.exec_path = ExecPath::Parse([&] {
     std::string joined;
@@ -149,7 +149,27 @@ int RunDaemon(const DaemonOptions& options) {
     for (const std::string& vm : vms) {
       // Answers from the restart table go out first, so a re-offered request finds its `.exit`.
       pipeline.Deliver(vm);
-      all_reached &= pipeline.Sweep(vm, /*recover=*/true, /*wait_ms=*/0).reached;
+    }
+    // Claims are bounded by each VM's free share: sweep again as workers free up, until no VM
+    // has anything ready left.
+    std::vector<std::string> active = vms;
+    std::set<std::string> recovered;
+    while (!active.empty()) {
+      std::vector<std::string> still;
+      bool any_free = false;
+      for (const std::string& vm : active) {
+        const bool recover = recovered.insert(vm).second;
+        if (!recover && workers.FreeShare(vm) == 0) {
+          still.push_back(vm);
+          continue;
+        }
+        any_free = true;
+        SweepReport r = pipeline.Sweep(vm, recover, /*wait_ms=*/0);
+        all_reached &= r.reached;
+        if (r.reached && (r.claimed > 0 || recover)) still.push_back(vm);
+      }
+      active = std::move(still);
+      if (!any_free && !active.empty()) workers.WaitForFreeShare(active.front(), 100);
     }
     workers.WaitIdle();
     for (const std::string& vm : vms) {
