@@ -51,6 +51,10 @@ void RemoveSpoolOrphans(SpoolDir& spool, Journal& journal, TextLog& log) {
   if (removed) log.Info("removed " + std::to_string(removed) + " orphaned spool files");
 }
 
+// SIGTERM gives running commands this long before they are stopped (systemd's TimeoutStopSec=10
+// leaves room for the deadline's 2 s grace after it).
+constexpr std::int64_t kStopGraceMs = 5000;
+
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
@@ -141,6 +145,8 @@ int RunDaemon(const DaemonOptions& options) {
     return joined;
   }());
   deps.dry_run = options.dry_run;
+  std::atomic<bool> stop_running{false};
+  deps.stop_running = &stop_running;
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
 
@@ -220,7 +226,16 @@ int RunDaemon(const DaemonOptions& options) {
   sigwait(&stop_signals, &sig);
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   stopping.store(true);
-  for (auto& t : loops) t.join();
+  for (auto& t : loops) t.join();  // no more fetching
+  // Requests not started stay `accepted` (the next start answers them `interrupted`); running
+  // ones get kStopGraceMs, then are stopped as at a deadline and left to the next start too.
+  if (std::size_t dropped = workers.DropQueued(); dropped > 0) {
+    text_log.Info(std::to_string(dropped) + " requests not started are left to the next start");
+  }
+  if (!workers.WaitIdleFor(kStopGraceMs)) {
+    text_log.Info(std::to_string(workers.Running()) + " commands still running: stopping them");
+    stop_running.store(true);
+  }
   workers.WaitIdle();
   for (const std::string& vm : vms) pipeline.Deliver(vm);
   return 0;

@@ -333,8 +333,13 @@ void RequestPipeline::Decide(const Work& w) {
     return;
   }
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
-  ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path};
+  ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path, d_.stop_running};
   ExecResult result = d_.argv_executor->Run(decision, exec, *spool);
+  if (result.outcome == Outcome::kInterrupted) {
+    // Stopped by the shutdown: the row stays `started`; the next start answers `interrupted`.
+    d_.log->Write(LogCategory::kInterrupted, {.vm = w.vm, .id = w.cid, .outcome = "interrupted"});
+    return;
+  }
 
   meta.duration_ms = result.duration_ms;
   meta.truncated = result.truncation;

@@ -57,6 +57,9 @@ struct PipelineDeps {
   // (Scheduler::FreeShare), so what dom0 cannot start yet stays withdrawable in pending/.
   std::uint32_t max_claims = 16;
   std::int64_t pairing_delay_ms = limits::kPairingDelayMs;
+  // Set by the daemon's shutdown: running commands are stopped and left `started` in the journal,
+  // to be answered `interrupted` by the next start's restart table. Null: never.
+  const std::atomic<bool>* stop_running = nullptr;
 };
 
 struct SweepReport {
