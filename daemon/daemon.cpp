@@ -82,7 +82,7 @@ int RunDaemon(const DaemonOptions& options) {
                                {.cap_v2 = options.journal_cap, .cap_v1 = options.journal_cap_v1});
   if (!journal) return Fail(&text_log, journal.error().message);
 
-  SpoolDir spool(paths.spool_dir);
+  SpoolDir spool(paths.spool_dir, options.spool_quota);
   if (auto s = spool.Prepare(); !s) return Fail(&text_log, s.error().message);
   RemoveSpoolOrphans(spool, **journal, text_log);
 

@@ -377,7 +377,9 @@ class ArgvExecutor : public Executor {
           break;
         case Abort::kSpool:
           result.outcome = Outcome::kError;
-          run.FinalNote("qvm-remote: killed: the spool could not be written\n");
+          run.FinalNote(spool.out->quota_exceeded() || spool.err->quota_exceeded()
+                            ? "qvm-remote: killed: this VM's spool quota in dom0 is used up\n"
+                            : "qvm-remote: killed: the spool could not be written\n");
           break;
         case Abort::kSpawn:
           result.outcome = Outcome::kError;

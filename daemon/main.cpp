@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "daemon/key_commands.h"
 #include "daemon/paths.h"
+#include "engine/base/units.h"
 #include "engine/base/vm_name.h"
 
 #ifndef QVMR_VERSION
@@ -161,6 +162,12 @@ int Run(int argc, char** argv) {
           ->type_name("N")
           ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}).description("")));
 
+  std::string spool_quota;
+  run_only.push_back(app.add_option("--spool-quota", spool_quota,
+                                    "what one VM's output spool may hold, results waiting for "
+                                    "delivery included (default 256MiB; past it: error)")
+                         ->type_name("SIZE"));
+
   std::string vm;
   std::optional<std::string> key_arg;
   CLI::App* authorize = app.add_subcommand(
@@ -206,6 +213,11 @@ int Run(int argc, char** argv) {
   if (revoke->parsed()) return RevokeCommand(key_dir, vm, std::cout, std::cerr);
   if (keys->parsed()) return KeysCommand(key_dir, std::cout, std::cerr);
 
+  if (!spool_quota.empty()) {
+    auto bytes = ParseSizeBytes(spool_quota, 1ULL << 50);
+    if (!bytes || *bytes == 0) return UsageError("--spool-quota: not a size (e.g. 256MiB)");
+    options.spool_quota = *bytes;
+  }
   if (transport == "local") {
     options.transport = TransportChoice::kLocal;
     if (options.local_dir.empty()) {

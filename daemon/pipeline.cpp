@@ -315,8 +315,12 @@ void RequestPipeline::Decide(const Work& w) {
 
   auto spool = d_.spool->Create(w.vm, w.cid, decision.max_output_bytes);
   if (!spool) {
-    Answer a = MakeAnswer(w.cid, Outcome::kError, "spool",
-                          "qvm-remote: dom0 could not create the output spool; nothing ran", meta);
+    const bool quota = spool.error().code == "spool-quota";
+    Answer a = MakeAnswer(w.cid, Outcome::kError, quota ? "spool-quota" : "spool",
+                          quota ? "qvm-remote: this VM's results waiting in dom0 fill its spool "
+                                  "quota; collect them first; nothing ran"
+                                : "qvm-remote: dom0 could not create the output spool; nothing ran",
+                          meta);
     d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "spool"},
                   spool.error().message);
     Finish(w, std::move(a), "error", 255, 0, 0, "", started);
