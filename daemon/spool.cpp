@@ -138,22 +138,24 @@ void SpoolSink::Finish() {
   finished_ = true;
   if (truncated() && write_errno_ == 0) {
     const std::string marker = TruncationMarker(cap_);
-    WriteAll(marker.data(), marker.size());
+    WriteOwn(marker.data(), marker.size());
   }
 }
 
 void SpoolSink::AppendNote(std::string_view line) {
   Finish();
-  if (quota_exceeded_) {
-    // The reason must reach the client; a note is bounded by its caller, so it may pass the
-    // quota (and is counted, so Remove gives it back).
-    if (quota_) quota_->used.fetch_add(line.size());
-    write_errno_ = 0;
-    WriteRaw(line.data(), line.size());
-    if (write_errno_ == 0) write_errno_ = EFBIG;
-    return;
-  }
-  WriteAll(line.data(), line.size());
+  WriteOwn(line.data(), line.size());
+}
+
+void SpoolSink::WriteOwn(const char* data, std::size_t n) {
+  // qvm-remote's own bytes (the marker, a reason) are bounded by their callers and must reach
+  // the client, so they may pass the quota; they are counted, so Remove gives them back.
+  if (write_errno_ != 0 && !quota_exceeded_) return;  // the file itself failed
+  if (quota_) quota_->used.fetch_add(n);
+  const int saved = write_errno_;
+  write_errno_ = 0;
+  WriteRaw(data, n);
+  if (write_errno_ == 0) write_errno_ = saved;
 }
 
 std::string RequestSpool::Truncation() const {

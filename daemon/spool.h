@@ -90,6 +90,8 @@ class SpoolSink {
   // Counts `n` against the quota, then writes what fits (WriteRaw).
   void WriteAll(const char* data, std::size_t n);
   void WriteRaw(const char* data, std::size_t n);
+  // qvm-remote's own bytes: counted, but written past the quota.
+  void WriteOwn(const char* data, std::size_t n);
 
   int fd_;
   std::uint64_t cap_;
