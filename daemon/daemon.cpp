@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cerrno>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,8 @@
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
 #include "daemon/remote_conf.h"
+#include "daemon/sd_notify.h"
+#include "daemon/service_commands.h"
 #include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
 #include "engine/policy/policy_loader.h"
@@ -54,6 +58,15 @@ void RemoveSpoolOrphans(SpoolDir& spool, Journal& journal, TextLog& log) {
 // SIGTERM gives running commands this long before they are stopped (systemd's TimeoutStopSec=10
 // leaves room for the deadline's 2 s grace after it).
 constexpr std::int64_t kStopGraceMs = 5000;
+// How often STATUS= is refreshed besides on every policy change.
+constexpr int kStatusEverySeconds = 60;
+
+// STATUS='s policy part: the revision, or deny-all with where the policy failed to load.
+std::string PolicyStatus(const PolicySnapshot& snap) {
+  if (snap.policy) return "policy " + snap.policy->revision.substr(0, 16);
+  std::string where = snap.load_error ? snap.load_error->pos.FileLine() : "";
+  return "deny-all (policy does not load" + (where.empty() ? "" : ": " + where) + ")";
+}
 
 }  // namespace
 
@@ -70,6 +83,9 @@ int RunDaemon(const DaemonOptions& options) {
   // One daemon at a time (--once included): two would claim and journal the same requests.
   auto lock = InstanceLock::Acquire(paths.lock_file);
   if (!lock) return Fail(&text_log, lock.error().message);
+
+  // The reference's daemon would delete our requests as unauthenticated.
+  for (const std::string& trace : ReferenceDaemonTraces(options.root)) text_log.Error(trace);
 
   auto conf = LoadRemoteConf(*env, paths.remote_conf);
   if (!conf) return Fail(&text_log, conf.error().ToString());
@@ -150,6 +166,22 @@ int RunDaemon(const DaemonOptions& options) {
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
 
+  // systemd: ready once the journal is recovered and the policy loaded (deny-all included).
+  auto reachable = std::make_unique<std::atomic<bool>[]>(vms.size());
+  for (std::size_t i = 0; i < vms.size(); ++i) reachable[i] = true;
+  auto send_status = [&](const char* prefix) {
+    std::size_t up = 0, undelivered = 0;
+    for (std::size_t i = 0; i < vms.size(); ++i) {
+      up += reachable[i].load() ? 1 : 0;
+      undelivered += pipeline.Waiting(vms[i]);
+    }
+    const std::string line = StatusLine(PolicyStatus(policy.Get()), up, vms.size(), undelivered);
+    if (auto s = Notify(std::string(prefix) + "STATUS=" + line); !s) {
+      text_log.Error("sd_notify: " + s.error().message);
+    }
+  };
+  send_status("READY=1\n");
+
   if (options.once) {
     bool all_reached = true;
     for (const std::string& vm : vms) {
@@ -198,8 +230,9 @@ int RunDaemon(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::atomic<bool> stopping{false};
   std::vector<std::thread> loops;
-  for (const std::string& vm : vms) {
-    loops.emplace_back([&, vm] {
+  for (std::size_t index = 0; index < vms.size(); ++index) {
+    loops.emplace_back([&, index] {
+      const std::string& vm = vms[index];
       bool recover = true;
       int backoff_ms = 0;
       while (!stopping.load()) {
@@ -209,6 +242,7 @@ int RunDaemon(const DaemonOptions& options) {
         std::int64_t wait = pipeline.InFlight(vm) > 0 || pipeline.Waiting(vm) > 0 ? 100 : 1000;
         SweepReport r = pipeline.Sweep(vm, recover, wait);
         recover = !r.reached;
+        reachable[index] = r.reached;
         if (!r.reached) {
           backoff_ms = backoff_ms == 0 ? 1000 : std::min(backoff_ms * 2, 60000);
           for (int i = 0; i < backoff_ms / 100 && !stopping.load(); ++i) {
@@ -223,7 +257,11 @@ int RunDaemon(const DaemonOptions& options) {
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const timespec status_every{kStatusEverySeconds, 0};
+  while ((sig = sigtimedwait(&stop_signals, nullptr, &status_every)) < 0) {
+    if (errno == EAGAIN) send_status("");
+  }
+  Notify("STOPPING=1");
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   stopping.store(true);
   for (auto& t : loops) t.join();  // no more fetching
