@@ -257,9 +257,18 @@ int RunDaemon(const DaemonOptions& options) {
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));
   int sig = 0;
-  const timespec status_every{kStatusEverySeconds, 0};
-  while ((sig = sigtimedwait(&stop_signals, nullptr, &status_every)) < 0) {
-    if (errno == EAGAIN) send_status("");
+  // STATUS= once a minute, and within a second of a policy change (whoever reloads it).
+  const timespec one_second{1, 0};
+  std::string last_policy = PolicyStatus(policy.Get());
+  int seconds = 0;
+  while ((sig = sigtimedwait(&stop_signals, nullptr, &one_second)) < 0) {
+    if (errno != EAGAIN) continue;
+    std::string now_policy = PolicyStatus(policy.Get());
+    if (++seconds >= kStatusEverySeconds || now_policy != last_policy) {
+      send_status("");
+      seconds = 0;
+      last_policy = std::move(now_policy);
+    }
   }
   Notify("STOPPING=1");
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
