@@ -214,6 +214,15 @@ TEST(EnableCommand, TheBinaryTakesYesAndWarnsAboutTheReferencesDaemon) {
   EXPECT_EQ(systemctl.Log(), "enable qvm-remote-dom0.service\nstart qvm-remote-dom0.service\n");
 }
 
+TEST(ReferenceDaemonTraces, TheDaemonWarnsAtStartUpWhileTheReferencesUnitIsInstalled) {
+  LocalWorld w;
+  w.tmp().MakeDir("root/usr/lib/systemd/system");
+  w.tmp().WriteFile("root/usr/lib/systemd/system/qvm-remote.service", "[Service]\n", 0644);
+  ASSERT_EQ(w.RunOnce(), 0);
+  EXPECT_THAT(ReadWholeFile(w.root() + "/var/log/qubes/qvm-remote.log"),
+              HasSubstr("qvm-remote.service is the reference's unit"));
+}
+
 TEST(ReferenceDaemonTraces, FindsThePythonDaemonAndTheReferencesUnitsButNotOurs) {
   TempDir root;
   EXPECT_THAT(ReferenceDaemonTraces(root.path()), IsEmpty());
