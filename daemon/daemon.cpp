@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cerrno>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,8 @@
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
 #include "daemon/remote_conf.h"
+#include "daemon/sd_notify.h"
+#include "daemon/service_commands.h"
 #include "daemon/vm_loop.h"
 #include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
@@ -51,6 +55,19 @@ void RemoveSpoolOrphans(SpoolDir& spool, Journal& journal, TextLog& log) {
   if (removed) log.Info("removed " + std::to_string(removed) + " orphaned spool files");
 }
 
+// SIGTERM gives running commands this long before they are stopped (systemd's TimeoutStopSec=10
+// leaves room for the deadline's 2 s grace after it).
+constexpr std::int64_t kStopGraceMs = 5000;
+// How often STATUS= is refreshed besides on every policy change.
+constexpr int kStatusEverySeconds = 60;
+
+// STATUS='s policy part: the revision, or deny-all with where the policy failed to load.
+std::string PolicyStatus(const PolicySnapshot& snap) {
+  if (snap.policy) return "policy " + snap.policy->revision.substr(0, 16);
+  std::string where = snap.load_error ? snap.load_error->pos.FileLine() : "";
+  return "deny-all (policy does not load" + (where.empty() ? "" : ": " + where) + ")";
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
@@ -67,6 +84,9 @@ int RunDaemon(const DaemonOptions& options) {
   auto lock = InstanceLock::Acquire(paths.lock_file);
   if (!lock) return Fail(&text_log, lock.error().message);
 
+  // The reference's daemon would delete our requests as unauthenticated.
+  for (const std::string& trace : ReferenceDaemonTraces(options.root)) text_log.Error(trace);
+
   auto conf = LoadRemoteConf(*env, paths.remote_conf);
   if (!conf) return Fail(&text_log, conf.error().ToString());
   std::vector<std::string> vms = options.vms.empty() ? conf->vms : options.vms;
@@ -78,7 +98,7 @@ int RunDaemon(const DaemonOptions& options) {
                                {.cap_v2 = options.journal_cap, .cap_v1 = options.journal_cap_v1});
   if (!journal) return Fail(&text_log, journal.error().message);
 
-  SpoolDir spool(paths.spool_dir);
+  SpoolDir spool(paths.spool_dir, options.spool_quota);
   if (auto s = spool.Prepare(); !s) return Fail(&text_log, s.error().message);
   RemoveSpoolOrphans(spool, **journal, text_log);
 
@@ -151,7 +171,7 @@ int RunDaemon(const DaemonOptions& options) {
   std::unique_ptr<Executor> executor = NewArgvExecutor(Processes::Posix(), env, containment.get());
   std::unique_ptr<Executor> shell_executor =
       NewShellExecutor(Processes::Posix(), env, containment.get(), paths.work_dir);
-  WorkerPool workers(options.workers);
+  Scheduler workers(options.workers);
   PipelineDeps deps;
   deps.env = env;
   deps.processes = Processes::Posix();
@@ -163,7 +183,7 @@ int RunDaemon(const DaemonOptions& options) {
   deps.shell_executor = shell_executor.get();
   deps.spool = &spool;
   deps.log = &text_log;
-  deps.workers = &workers;
+  deps.scheduler = &workers;
   Backoff backoff([] { return Processes::Posix()->NowMonotonicMs(); });
   LogLimiter faults([] { return Processes::Posix()->NowMonotonicMs(); });
   if (!options.once) deps.faults = &faults;
@@ -174,15 +194,53 @@ int RunDaemon(const DaemonOptions& options) {
     return joined;
   }());
   deps.dry_run = options.dry_run;
+  std::atomic<bool> stop_running{false};
+  deps.stop_running = &stop_running;
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
+
+  // systemd: ready once the journal is recovered and the policy loaded (deny-all included).
+  auto reachable = std::make_unique<std::atomic<bool>[]>(vms.size());
+  for (std::size_t i = 0; i < vms.size(); ++i) reachable[i] = true;
+  auto send_status = [&](const char* prefix) {
+    std::size_t up = 0, undelivered = 0;
+    for (std::size_t i = 0; i < vms.size(); ++i) {
+      up += reachable[i].load() ? 1 : 0;
+      undelivered += pipeline.Waiting(vms[i]);
+    }
+    const std::string line = StatusLine(PolicyStatus(policy.Get()), up, vms.size(), undelivered);
+    if (auto s = Notify(std::string(prefix) + "STATUS=" + line); !s) {
+      text_log.Error("sd_notify: " + s.error().message);
+    }
+  };
+  send_status("READY=1\n");
 
   if (options.once) {
     bool all_reached = true;
     for (const std::string& vm : vms) {
       // Answers from the restart table go out first, so a re-offered request finds its `.exit`.
       pipeline.Deliver(vm);
-      all_reached &= pipeline.Sweep(vm, /*recover=*/true, /*wait_ms=*/0).reached;
+    }
+    // Claims are bounded by each VM's free share: sweep again as workers free up, until no VM
+    // has anything ready left.
+    std::vector<std::string> active = vms;
+    std::set<std::string> recovered;
+    while (!active.empty()) {
+      std::vector<std::string> still;
+      bool any_free = false;
+      for (const std::string& vm : active) {
+        const bool recover = recovered.insert(vm).second;
+        if (!recover && workers.FreeShare(vm) == 0) {
+          still.push_back(vm);
+          continue;
+        }
+        any_free = true;
+        SweepReport r = pipeline.Sweep(vm, recover, /*wait_ms=*/0);
+        all_reached &= r.reached;
+        if (r.reached && (r.claimed > 0 || recover)) still.push_back(vm);
+      }
+      active = std::move(still);
+      if (!any_free && !active.empty()) workers.WaitForFreeShare(active.front(), 100);
     }
     workers.WaitIdle();
     for (const std::string& vm : vms) {
@@ -206,16 +264,39 @@ int RunDaemon(const DaemonOptions& options) {
   std::atomic<bool> stopping{false};
   std::vector<std::thread> loops;
   VmLoopDeps loop_deps{&pipeline, states.get(), &backoff, &faults, &text_log, Processes::Posix()};
-  for (const std::string& vm : vms) {
-    loops.emplace_back([&, vm] { VmLoop(vm, loop_deps).Run(stopping); });
+  for (std::size_t index = 0; index < vms.size(); ++index) {
+    loops.emplace_back(
+        [&, index] { VmLoop(vms[index], loop_deps).Run(stopping, &reachable[index]); });
   }
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  // STATUS= once a minute, and within a second of a policy change (whoever reloads it).
+  const timespec one_second{1, 0};
+  std::string last_policy = PolicyStatus(policy.Get());
+  int seconds = 0;
+  while ((sig = sigtimedwait(&stop_signals, nullptr, &one_second)) < 0) {
+    if (errno != EAGAIN) continue;
+    std::string now_policy = PolicyStatus(policy.Get());
+    if (++seconds >= kStatusEverySeconds || now_policy != last_policy) {
+      send_status("");
+      seconds = 0;
+      last_policy = std::move(now_policy);
+    }
+  }
+  Notify("STOPPING=1");
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   stopping.store(true);
-  for (auto& t : loops) t.join();
+  for (auto& t : loops) t.join();  // no more fetching
+  // Requests not started stay `accepted` (the next start answers them `interrupted`); running
+  // ones get kStopGraceMs, then are stopped as at a deadline and left to the next start too.
+  if (std::size_t dropped = workers.DropQueued(); dropped > 0) {
+    text_log.Info(std::to_string(dropped) + " requests not started are left to the next start");
+  }
+  if (!workers.WaitIdleFor(kStopGraceMs)) {
+    text_log.Info(std::to_string(workers.Running()) + " commands still running: stopping them");
+    stop_running.store(true);
+  }
   workers.WaitIdle();
   for (const std::string& vm : vms) pipeline.Deliver(vm);
   return 0;

@@ -27,7 +27,8 @@ struct DaemonOptions {
   bool once = false;                                // --once: one sweep, wait, deliver, exit
   bool dry_run = false;                             // --dry-run
   std::size_t journal_cap = limits::kJournalCapV2;  // --journal-cap
-  std::size_t journal_cap_v1 = limits::kJournalCapV1;  // --journal-cap-v1
+  std::size_t journal_cap_v1 = limits::kJournalCapV1;    // --journal-cap-v1
+  std::uint64_t spool_quota = limits::kSpoolQuotaBytes;  // --spool-quota, per VM
   bool log_to_stdout = true;
   std::string containment = "auto";                         // --containment (containment.h)
   int max_pids = kDefaultMaxPids;                           // --max-pids

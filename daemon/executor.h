@@ -13,6 +13,7 @@
 #ifndef QVMR_DAEMON_EXECUTOR_H_
 #define QVMR_DAEMON_EXECUTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,12 +44,17 @@ struct ExecRequest {
   // Set only by the shell executor, whose plan is dom0's own `/bin/bash FILE`: argv[0] is that
   // absolute path (never VM text) and is exec'd without the exec-path lookup.
   bool argv0_is_dom0_path = false;
+  // The daemon's shutdown (SIGTERM, after its grace): once true, the command is stopped as at a
+  // deadline and the result is `interrupted` (the pipeline leaves it to the next start's restart
+  // table). Null: never. Outlives Run.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ExecResult {
   // kOk: the command ran (whatever its status, including 126/127 of a failed lookup);
-  // kTimeout: killed at the deadline (status 124); kError: dom0 could not run it (a spawn or
-  // spool failure; status 255; whatever ran was killed, partial output kept).
+  // kTimeout: killed at the deadline (status 124); kInterrupted: stopped by request.cancel; kError:
+  // dom0 could not run it (a spawn or spool failure; status 255; whatever ran was killed, partial
+  // output kept).
   Outcome outcome = Outcome::kError;
   int status = 255;                // `.exit`: 0–255, -N for death by signal N, 124 / 255 as above
   std::uint64_t stdout_bytes = 0;  // bytes the command wrote (kept or not)

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -53,7 +54,7 @@ class Fd {
 };
 
 // Why a run stopped early.
-enum class Abort { kNone, kDeadline, kSpool, kSpawn };
+enum class Abort { kNone, kDeadline, kSpool, kSpawn, kCancel };
 
 class ArgvRun {
  public:
@@ -278,8 +279,11 @@ void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
     if (stage_of.empty()) return;
 
     const MonotonicMs now = processes_.NowMonotonicMs();
-    if (!terminated && (now >= request_.deadline || SpoolFailed())) {
-      abort_ = now >= request_.deadline ? Abort::kDeadline : Abort::kSpool;
+    const bool cancelled = request_.cancel != nullptr && request_.cancel->load();
+    if (!terminated && (now >= request_.deadline || SpoolFailed() || cancelled)) {
+      abort_ = now >= request_.deadline ? Abort::kDeadline
+               : cancelled              ? Abort::kCancel
+                                        : Abort::kSpool;
       terminated = true;
       processes_.Signal(tree, SIGTERM);
       kill_at = now + kGraceMs;
@@ -290,7 +294,9 @@ void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
       give_up_at = now + kAfterKillWaitMs;
     }
     if (killed && now >= give_up_at) return;  // Release blocks for the stuck ones
-    const MonotonicMs wake = killed ? give_up_at : terminated ? kill_at : request_.deadline;
+    MonotonicMs wake = killed ? give_up_at : terminated ? kill_at : request_.deadline;
+    // A cancel is a flag, not an fd: look at it every 100 ms.
+    if (!terminated && request_.cancel != nullptr) wake = std::min(wake, now + 100);
     const MonotonicMs left = wake > now ? wake - now : 0;
     const int timeout = left > INT_MAX ? INT_MAX : static_cast<int>(left);
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
@@ -392,10 +398,16 @@ class ArgvExecutor : public Executor {
           break;
         case Abort::kSpool:
           result.outcome = Outcome::kError;
-          run.FinalNote("qvm-remote: killed: the spool could not be written\n");
+          run.FinalNote(spool.out->quota_exceeded() || spool.err->quota_exceeded()
+                            ? "qvm-remote: killed: this VM's spool quota in dom0 is used up\n"
+                            : "qvm-remote: killed: the spool could not be written\n");
           break;
         case Abort::kSpawn:
           result.outcome = Outcome::kError;
+          break;
+        case Abort::kCancel:
+          result.outcome = Outcome::kInterrupted;
+          run.FinalNote("qvm-remote: stopped: dom0's daemon is shutting down\n");
           break;
       }
       if (result.outcome != Outcome::kOk) result.status = OutcomeExitStatus(result.outcome);

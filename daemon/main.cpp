@@ -20,6 +20,8 @@
 #include "daemon/daemon.h"
 #include "daemon/key_commands.h"
 #include "daemon/paths.h"
+#include "daemon/service_commands.h"
+#include "engine/base/units.h"
 #include "engine/base/vm_name.h"
 
 #ifndef QVMR_VERSION
@@ -51,6 +53,8 @@ EXAMPLES
     sudo qvm-remote-dom0 keys
   Revoke VM work's key (takes effect at its next request):
     sudo qvm-remote-dom0 revoke work
+  Run the daemon as a systemd service (shows the risk first):
+    sudo qvm-remote-dom0 enable
   A simulated dom0 (no Qubes needed; VM homes are directories):
     qvm-remote-dom0 --root /tmp/sim/dom0 --transport local --local-dir /tmp/sim/vms --once)";
 
@@ -178,6 +182,12 @@ int Run(int argc, char** argv) {
           ->type_name("N")
           ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}).description("")));
 
+  std::string spool_quota;
+  run_only.push_back(app.add_option("--spool-quota", spool_quota,
+                                    "what one VM's output spool may hold, results waiting for "
+                                    "delivery included (default 256MiB; past it: error)")
+                         ->type_name("SIZE"));
+
   std::string vm;
   std::optional<std::string> key_arg;
   CLI::App* authorize = app.add_subcommand(
@@ -194,6 +204,13 @@ int Run(int argc, char** argv) {
 
   CLI::App* keys = app.add_subcommand("keys", "list the authorized VMs and key fingerprints");
   AddRoot(keys, options.root);
+
+  bool yes = false;
+  CLI::App* enable = app.add_subcommand(
+      "enable", "enable and start the systemd service (shows the risk; asks for 'yes')");
+  enable->add_flag("--yes", yes, "accept the risk without being asked");
+  AddRoot(enable, options.root);
+  CLI::App* disable = app.add_subcommand("disable", "disable and stop the systemd service");
 
   try {
     app.parse(argc, argv);
@@ -222,7 +239,14 @@ int Run(int argc, char** argv) {
   }
   if (revoke->parsed()) return RevokeCommand(key_dir, vm, std::cout, std::cerr);
   if (keys->parsed()) return KeysCommand(key_dir, std::cout, std::cerr);
+  if (enable->parsed()) return EnableCommand(options.root, yes, std::cin, std::cout, std::cerr);
+  if (disable->parsed()) return DisableCommand(std::cout, std::cerr);
 
+  if (!spool_quota.empty()) {
+    auto bytes = ParseSizeBytes(spool_quota, 1ULL << 50);
+    if (!bytes || *bytes == 0) return UsageError("--spool-quota: not a size (e.g. 256MiB)");
+    options.spool_quota = *bytes;
+  }
   if (transport == "local") {
     options.transport = TransportChoice::kLocal;
     if (options.local_dir.empty()) {

@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "engine/base/excerpt.h"
 #include "engine/base/units.h"
 #include "engine/decide/decision.h"
@@ -77,10 +79,18 @@ void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, O
 
 SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int64_t wait_ms) {
   SweepReport report;
-  ScriptParams params{.op = recover ? ScriptOp::kRecover : ScriptOp::kFetch,
-                      .max_claims = d_.max_claims,
-                      .pairing_delay_ms = d_.pairing_delay_ms,
-                      .wait_ms = wait_ms};
+  // Claims never exceed what dom0 admits for the VM now: its free share of the workers.
+  std::size_t free_share = d_.scheduler->FreeShare(vm);
+  if (free_share == 0 && !recover) free_share = d_.scheduler->WaitForFreeShare(vm, wait_ms);
+  if (free_share == 0 && !recover) {
+    report.reached = true;  // nothing asked of the VM: its requests wait in pending/
+    return report;
+  }
+  ScriptParams params{
+      .op = recover ? ScriptOp::kRecover : ScriptOp::kFetch,
+      .max_claims = static_cast<std::uint32_t>(std::min<std::size_t>(d_.max_claims, free_share)),
+      .pairing_delay_ms = d_.pairing_delay_ms,
+      .wait_ms = wait_ms};
   FetchOutcome fetched = d_.transport->Fetch(vm, params);
   report.reached = fetched.status.ok();
   report.claimed = fetched.records.size();
@@ -223,7 +233,7 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
       std::lock_guard<std::mutex> lock(inflight_mu_);
       ++inflight_[vm];
     }
-    d_.workers->Submit([this, w] {
+    d_.scheduler->Submit(vm, w.request.cid_time, [this, w] {
       Decide(w);
       std::lock_guard<std::mutex> lock(inflight_mu_);
       --inflight_[w.vm];
@@ -308,8 +318,12 @@ void RequestPipeline::Decide(const Work& w) {
 
   auto spool = d_.spool->Create(w.vm, w.cid, decision.max_output_bytes);
   if (!spool) {
-    Answer a = MakeAnswer(w.cid, Outcome::kError, "spool",
-                          "qvm-remote: dom0 could not create the output spool; nothing ran", meta);
+    const bool quota = spool.error().code == "spool-quota";
+    Answer a = MakeAnswer(w.cid, Outcome::kError, quota ? "spool-quota" : "spool",
+                          quota ? "qvm-remote: this VM's results waiting in dom0 fill its spool "
+                                  "quota; collect them first; nothing ran"
+                                : "qvm-remote: dom0 could not create the output spool; nothing ran",
+                          meta);
     d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "spool"},
                   spool.error().message);
     Finish(w, std::move(a), "error", 255, 0, 0, "", started);
@@ -333,7 +347,13 @@ void RequestPipeline::Decide(const Work& w) {
   exec.timeout_seconds = timeout;
   exec.exec_path = &d_.exec_path;
   exec.text = w.body;  // the shell executor runs it; the argv executor runs the plan
+  exec.cancel = d_.stop_running;
   ExecResult result = executor->Run(decision, exec, *spool);
+  if (result.outcome == Outcome::kInterrupted) {
+    // Stopped by the shutdown: the row stays `started`; the next start answers `interrupted`.
+    d_.log->Write(LogCategory::kInterrupted, {.vm = w.vm, .id = w.cid, .outcome = "interrupted"});
+    return;
+  }
 
   meta.duration_ms = result.duration_ms;
   meta.truncated = result.truncation;

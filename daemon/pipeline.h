@@ -14,7 +14,7 @@
 // ever written over an existing `.exit` (the fixed script refuses to, and acknowledges `exists`).
 //
 // Thread safety: Sweep and Deliver for one VM must not run at once (one thread per VM); different
-// VMs may. Workers run on the pool given.
+// VMs may. Workers run on the scheduler given.
 #ifndef QVMR_DAEMON_PIPELINE_H_
 #define QVMR_DAEMON_PIPELINE_H_
 
@@ -32,10 +32,10 @@
 #include "daemon/key_store.h"
 #include "daemon/policy_state.h"
 #include "daemon/processes.h"
+#include "daemon/scheduler.h"
 #include "daemon/spool.h"
 #include "daemon/text_log.h"
 #include "daemon/transport.h"
-#include "daemon/workers.h"
 #include "engine/base/env.h"
 
 namespace qvmr {
@@ -51,15 +51,20 @@ struct PipelineDeps {
   Executor* shell_executor = nullptr;  // `full`; nullptr: such requests are answered an error
   SpoolDir* spool = nullptr;
   TextLog* log = nullptr;
-  WorkerPool* workers = nullptr;
+  Scheduler* scheduler = nullptr;
   // When set, a failed call is logged once per interval per "<vm> <fetch|deliver> <code>" (and
   // removed queue entries per "<vm> removed-entries"), not on every sweep.
   LogLimiter* faults = nullptr;
   std::string grants_dir;
   ExecPath exec_path;
   bool dry_run = false;
-  std::uint32_t max_claims = 16;  // per fetch call
+  // Per fetch call, at most; each fetch claims no more than the VM's free share of the workers
+  // (Scheduler::FreeShare), so what dom0 cannot start yet stays withdrawable in pending/.
+  std::uint32_t max_claims = 16;
   std::int64_t pairing_delay_ms = limits::kPairingDelayMs;
+  // Set by the daemon's shutdown: running commands are stopped and left `started` in the journal,
+  // to be answered `interrupted` by the next start's restart table. Null: never.
+  const std::atomic<bool>* stop_running = nullptr;
 };
 
 struct SweepReport {
@@ -86,7 +91,9 @@ class RequestPipeline {
 
   // `recover`: use the script's recover operation (re-offers running/ entries never journaled):
   // the first sweep after a start and after a failed call. `wait_ms`: how long the script may wait
-  // in the VM for something to become ready.
+  // in the VM for something to become ready. When the VM's whole share of the workers is taken,
+  // no fetch is made: Sweep waits up to `wait_ms` for a worker of the VM to free up and, if none
+  // does, returns reached with nothing claimed.
   SweepReport Sweep(const std::string& vm, bool recover, std::int64_t wait_ms);
   DeliverReport Deliver(const std::string& vm);
 

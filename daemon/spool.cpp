@@ -62,16 +62,32 @@ std::string TruncationMarker(std::uint64_t cap) {
   return "\n[truncated at " + std::to_string(cap) + " bytes]\n";
 }
 
-SpoolSink::SpoolSink(int fd, std::uint64_t cap) : fd_(fd), cap_(cap) {}
+std::uint64_t SpoolQuota::Reserve(std::uint64_t n) {
+  std::uint64_t now = used.load();
+  for (;;) {
+    const std::uint64_t fit = now >= limit ? 0 : std::min(n, limit - now);
+    if (fit == 0 || used.compare_exchange_weak(now, now + fit)) return fit;
+  }
+}
+
+void SpoolQuota::Release(std::uint64_t n) {
+  std::uint64_t now = used.load();
+  while (!used.compare_exchange_weak(now, now > n ? now - n : 0)) {
+  }
+}
+
+SpoolSink::SpoolSink(int fd, std::uint64_t cap, std::shared_ptr<SpoolQuota> quota)
+    : fd_(fd), cap_(cap), quota_(std::move(quota)) {}
 
 SpoolSink::~SpoolSink() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<std::unique_ptr<SpoolSink>> SpoolSink::Open(const std::string& path, std::uint64_t cap) {
+Result<std::unique_ptr<SpoolSink>> SpoolSink::Open(const std::string& path, std::uint64_t cap,
+                                                   std::shared_ptr<SpoolQuota> quota) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return SpoolError("cannot open", path, errno);
-  return std::make_unique<SpoolSink>(fd, cap);
+  return std::make_unique<SpoolSink>(fd, cap, std::move(quota));
 }
 
 bool SpoolSink::disk_full() const {
@@ -79,11 +95,28 @@ bool SpoolSink::disk_full() const {
 }
 
 void SpoolSink::WriteAll(const char* data, std::size_t n) {
+  if (quota_ && write_errno_ == 0) {
+    const std::uint64_t fit = quota_->Reserve(n);
+    if (fit < n) {
+      // The quota runs out inside this write: keep what fits, then stop keeping anything.
+      WriteRaw(data, static_cast<std::size_t>(fit));
+      if (write_errno_ == 0) {
+        write_errno_ = EFBIG;
+        quota_exceeded_ = true;
+      }
+      return;
+    }
+  }
+  WriteRaw(data, n);
+}
+
+void SpoolSink::WriteRaw(const char* data, std::size_t n) {
   while (n > 0 && write_errno_ == 0) {
     const ssize_t wrote = write(fd_, data, n);
     if (wrote < 0) {
       if (errno == EINTR) continue;
       write_errno_ = errno;
+      if (quota_) quota_->Release(n);  // counted but never written
       return;
     }
     data += wrote;
@@ -105,13 +138,24 @@ void SpoolSink::Finish() {
   finished_ = true;
   if (truncated() && write_errno_ == 0) {
     const std::string marker = TruncationMarker(cap_);
-    WriteAll(marker.data(), marker.size());
+    WriteOwn(marker.data(), marker.size());
   }
 }
 
 void SpoolSink::AppendNote(std::string_view line) {
   Finish();
-  WriteAll(line.data(), line.size());
+  WriteOwn(line.data(), line.size());
+}
+
+void SpoolSink::WriteOwn(const char* data, std::size_t n) {
+  // qvm-remote's own bytes (the marker, a reason) are bounded by their callers and must reach
+  // the client, so they may pass the quota; they are counted, so Remove gives them back.
+  if (write_errno_ != 0 && !quota_exceeded_) return;  // the file itself failed
+  if (quota_) quota_->used.fetch_add(n);
+  const int saved = write_errno_;
+  write_errno_ = 0;
+  WriteRaw(data, n);
+  if (write_errno_ == 0) write_errno_ = saved;
 }
 
 std::string RequestSpool::Truncation() const {
@@ -125,7 +169,33 @@ std::string RequestSpool::Truncation() const {
   return "";
 }
 
-SpoolDir::SpoolDir(std::string dir) : dir_(std::move(dir)) {}
+SpoolDir::SpoolDir(std::string dir, std::uint64_t vm_quota)
+    : dir_(std::move(dir)), vm_quota_(vm_quota) {}
+
+std::shared_ptr<SpoolQuota> SpoolDir::QuotaOf(const std::string& vm) const {
+  std::lock_guard<std::mutex> lock(quota_mu_);
+  auto& quota = quotas_[vm];
+  if (!quota) {
+    quota = std::make_shared<SpoolQuota>(vm_quota_);
+    // What a previous run left for delivery counts too.
+    const std::string vm_dir = dir_ + "/" + vm;
+    if (auto names = ListNames(vm_dir)) {
+      for (const std::string& name : *names) {
+        struct stat st;
+        if (lstat((vm_dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+          quota->used += static_cast<std::uint64_t>(st.st_size);
+        }
+      }
+    }
+  }
+  return quota;
+}
+
+std::uint64_t SpoolDir::Used(std::string_view vm) const {
+  std::lock_guard<std::mutex> lock(quota_mu_);
+  auto it = quotas_.find(std::string(vm));
+  return it == quotas_.end() ? 0 : it->second->used.load();
+}
 
 Status SpoolDir::Prepare() const {
   std::string partial;
@@ -148,12 +218,17 @@ Result<RequestSpool> SpoolDir::Create(std::string_view vm, std::string_view cid,
   if (Status valid = ValidateNames(vm, cid); !valid) return valid.error();
   const std::string vm_dir = dir_ + "/" + std::string(vm);
   if (Status made = MakeDir(vm_dir); !made) return made.error();
+  std::shared_ptr<SpoolQuota> quota = QuotaOf(std::string(vm));
+  if (quota->used.load() >= quota->limit) {
+    return MakeError("spool-quota", "the spool of VM " + std::string(vm) + " holds its quota of " +
+                                        std::to_string(quota->limit) + " bytes");
+  }
   RequestSpool spool;
   spool.stdout_path = vm_dir + "/" + std::string(cid) + ".out";
   spool.stderr_path = vm_dir + "/" + std::string(cid) + ".err";
-  auto out = SpoolSink::Open(spool.stdout_path, cap);
+  auto out = SpoolSink::Open(spool.stdout_path, cap, quota);
   if (!out) return out.error();
-  auto err = SpoolSink::Open(spool.stderr_path, cap);
+  auto err = SpoolSink::Open(spool.stderr_path, cap, quota);
   if (!err) {
     unlink(spool.stdout_path.c_str());
     return err.error();
@@ -166,8 +241,14 @@ Result<RequestSpool> SpoolDir::Create(std::string_view vm, std::string_view cid,
 Status SpoolDir::Remove(std::string_view vm, std::string_view cid) const {
   if (Status valid = ValidateNames(vm, cid); !valid) return valid;
   const std::string base = dir_ + "/" + std::string(vm) + "/" + std::string(cid);
-  if (Status removed = RemoveIfPresent(base + ".out"); !removed) return removed;
-  return RemoveIfPresent(base + ".err");
+  std::shared_ptr<SpoolQuota> quota = QuotaOf(std::string(vm));
+  for (const char* ext : {".out", ".err"}) {
+    struct stat st;
+    const bool present = lstat((base + ext).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    if (Status removed = RemoveIfPresent(base + ext); !removed) return removed;
+    if (present) quota->Release(static_cast<std::uint64_t>(st.st_size));
+  }
+  return Ok{};
 }
 
 Result<std::vector<std::string>> SpoolDir::ListOrphans() const {

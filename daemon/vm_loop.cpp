@@ -93,9 +93,10 @@ MonotonicMs VmLoop::Step() {
   return std::max<MonotonicMs>(0, wait_ms - took);
 }
 
-void VmLoop::Run(const std::atomic<bool>& stop) {
+void VmLoop::Run(const std::atomic<bool>& stop, std::atomic<bool>* reachable) {
   while (!stop.load()) {
     MonotonicMs wait = Step();
+    if (reachable) reachable->store(!recover_);
     const MonotonicMs until = d_.processes->NowMonotonicMs() + wait;
     for (MonotonicMs now = d_.processes->NowMonotonicMs(); now < until && !stop.load();
          now = d_.processes->NowMonotonicMs()) {

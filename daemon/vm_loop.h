@@ -69,7 +69,8 @@ class VmLoop {
 
   // Steps until `stop` becomes true (checked at least every sleep_slice_ms while waiting; a call
   // under way finishes first, within its own wall-clock limit).
-  void Run(const std::atomic<bool>& stop);
+  // `reachable`, when given, is set after each step to whether the VM answered (for STATUS=).
+  void Run(const std::atomic<bool>& stop, std::atomic<bool>* reachable = nullptr);
 
   // Whether the next sweep will be a `recover` (for tests).
   bool recover_next() const { return recover_; }

@@ -48,6 +48,9 @@ inline constexpr std::size_t kMaxVmAuditLineBytes = 8192;
 inline constexpr std::uint32_t kMaxScanNamesPerPass = 1000;
 // Claims one fetch call may make (the daemon asks for its free slots, never more than this).
 inline constexpr std::uint32_t kMaxClaimsPerCall = 256;
+// CONTRACT "Output": what one VM's spool files may hold together (`--spool-quota`), so one VM
+// cannot fill dom0's disk with output, results waiting for delivery included.
+inline constexpr std::uint64_t kSpoolQuotaBytes = 256ULL << 20;
 // How long a fetch call waits in the VM for something to become ready.
 inline constexpr std::int64_t kMaxFetchWaitMs = 1000;
 // A `.meta` file the client reads: a dozen short lines; the engine's message in `reason` quotes

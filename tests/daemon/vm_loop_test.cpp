@@ -4,6 +4,8 @@
 // logged once per interval. (States, delivery and the real script: tests/e2e_poll/.)
 #include "daemon/vm_loop.h"
 
+#include "daemon/scheduler.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -61,6 +63,7 @@ class VmLoopTest : public ::testing::Test {
           d.transport = &transport_;
           d.log = log_.get();
           d.faults = &faults_;
+          d.scheduler = &scheduler_;  // only its address: nothing here is ever submitted
           return d;
         }()),
         loop_("vm1", {&pipeline_, nullptr, &backoff_, &faults_, log_.get(), &clock_}) {}
@@ -86,6 +89,7 @@ class VmLoopTest : public ::testing::Test {
   FakeTransport transport_;
   Backoff backoff_;
   LogLimiter faults_;
+  Scheduler scheduler_{1};
   RequestPipeline pipeline_;
   VmLoop loop_;
 };
