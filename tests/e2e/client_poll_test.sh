@@ -9,14 +9,20 @@
 # Usage: client_poll_test.sh BIN_DIR (holding qvm-remote and qvm-remote-dom0; a build made with
 # -DQVMR_TEST_HOOKS=ON for the no-answer case to take seconds, not 15 s more).
 set -euo pipefail
-B=$(readlink -f "${1:?usage: $0 BIN_DIR}")
+BIN=$(readlink -f "${1:?usage: $0 BIN_DIR}")
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIMT=$REPO/tools/sim
 # Under /tmp whatever TMPDIR says, 0755: the daemon trusts policy and key directories only when
 # no parent is group/world-writable (sticky /tmp excepted).
-S=$(mktemp -d /tmp/qvmr-e2e.XXXXXX)
-chmod 0755 "$S"
+W=$(mktemp -d /tmp/qvmr-e2e.XXXXXX)
+chmod 0755 "$W"
+S=$W/sim
 export SIM_ROOT=$S
+# The VMs run a copy of the client from a 0755 directory: the build directory may not be
+# readable by the VMs' own uids (a clone under /root), and SIM_ROOT is hidden from them.
+B=$W/bin
+mkdir -m 0755 "$B" "$S"
+install -m 0755 "$BIN/qvm-remote" "$BIN/qvm-remote-dom0" "$B/"
 DAEMON_PID=
 FAILS=0
 
@@ -24,20 +30,19 @@ stop_daemon() {
   [[ -n $DAEMON_PID ]] || return 0
   kill -TERM -- "-$DAEMON_PID" 2>/dev/null || true
   for _ in $(seq 50); do
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    kill -0 -- "-$DAEMON_PID" 2>/dev/null || break
     sleep 0.1
   done
   kill -KILL -- "-$DAEMON_PID" 2>/dev/null || true
-  wait "$DAEMON_PID" 2>/dev/null || true
   DAEMON_PID=
 }
 cleanup() {
   stop_daemon
   if ((FAILS)); then
     echo "--- daemon output" >&2
-    cat "$S/daemon.out" >&2 || true
+    cat "$W/daemon.out" >&2 || true
   fi
-  rm -rf "$S"
+  rm -rf "$W"
 }
 trap cleanup EXIT
 
@@ -50,11 +55,11 @@ fail() {
 # call carries -t, and the whole call a timeout, so a broken daemon fails the test quickly.
 vm() {
   set +e
-  timeout 60 "$SIMT/vm" "$1" "$2" </dev/null >"$S/.out" 2>"$S/.err"
+  timeout 60 "$SIMT/vm" "$1" "$2" </dev/null >"$W/.out" 2>"$W/.err"
   RC=$?
   set -e
-  OUT=$(cat "$S/.out")
-  ERR=$(cat "$S/.err")
+  OUT=$(cat "$W/.out")
+  ERR=$(cat "$W/.err")
 }
 # qr VM ARGS-TEXT: qvm-remote ARGS-TEXT in VM.
 qr() { vm "$1" "$B/qvm-remote $2"; }
@@ -71,11 +76,18 @@ queue_empty() { # queue_empty VM DIR: nothing left in the VM's queue/DIR
 }
 
 start_daemon() {
-  # setsid: the daemon leads its own process group, so stop_daemon ends it and its children.
-  setsid "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" \
+  # Its own session and process group, whose id the pid file holds: stop_daemon ends the daemon
+  # and whatever it runs.
+  rm -f "$W/daemon.pgid"
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$W/daemon.pgid" \
+    "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" \
     --policy-dir "$S/dom0/usr/share/qvm-remote/policies" \
-    --policy-dir "$S/dom0/etc/qubes/remote-policy.d" >>"$S/daemon.out" 2>&1 &
-  DAEMON_PID=$!
+    --policy-dir "$S/dom0/etc/qubes/remote-policy.d" >>"$W/daemon.out" 2>&1 </dev/null &
+  for _ in $(seq 100); do
+    [[ -s $W/daemon.pgid ]] && break
+    sleep 0.05
+  done
+  DAEMON_PID=$(cat "$W/daemon.pgid")
 }
 
 # --- the simulation ---------------------------------------------------------------------------
