@@ -211,6 +211,7 @@ expect_err "qvm-run --pass-io nokey 'cat ~/.qvm-remote/auth.key' \| sudo qvm-rem
   "no key in dom0: the pull-form hint"
 qr wrongkey "-t 20 echo hi"
 expect_rc 255 "a wrong key"
+expect_err "the VM's key differs from dom0's" "a wrong key: says so"
 grep -q 'vm=wrongkey .*reason=bad-mac' "$S/dom0/var/log/qubes/qvm-remote.log" ||
   fail "dom0's log names bad-mac for wrongkey"
 qr nokey "ping"
