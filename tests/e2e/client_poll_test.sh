@@ -23,18 +23,18 @@ export SIM_ROOT=$S
 B=$W/bin
 mkdir -m 0755 "$B" "$S"
 install -m 0755 "$BIN/qvm-remote" "$BIN/qvm-remote-dom0" "$B/"
-DAEMON_PID=
+DAEMON_PGID=
 FAILS=0
 
 stop_daemon() {
-  [[ -n $DAEMON_PID ]] || return 0
-  kill -TERM -- "-$DAEMON_PID" 2>/dev/null || true
+  [[ -n $DAEMON_PGID ]] || return 0
+  kill -TERM -- "-$DAEMON_PGID" 2>/dev/null || true
   for _ in $(seq 50); do
-    kill -0 -- "-$DAEMON_PID" 2>/dev/null || break
+    kill -0 -- "-$DAEMON_PGID" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL -- "-$DAEMON_PID" 2>/dev/null || true
-  DAEMON_PID=
+  kill -KILL -- "-$DAEMON_PGID" 2>/dev/null || true
+  DAEMON_PGID=
 }
 cleanup() {
   stop_daemon
@@ -45,6 +45,8 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fail() {
   echo "FAIL: $*" >&2
@@ -87,7 +89,7 @@ start_daemon() {
     [[ -s $W/daemon.pgid ]] && break
     sleep 0.05
   done
-  DAEMON_PID=$(cat "$W/daemon.pgid")
+  DAEMON_PGID=$(cat "$W/daemon.pgid")
 }
 
 # --- the simulation ---------------------------------------------------------------------------
