@@ -227,7 +227,7 @@ expect_out "refused this VM" "status: refused"
 CID=$(date -u +%Y%m%d-%H%M%S)-4242-0123456789abcdef
 vm vm1 "q=~/.qvm-remote/queue; printf 'v=2 timeout=5 mac=nothex\n' > \$q/tmp/$CID.auth &&
   mv \$q/tmp/$CID.auth \$q/pending/ && echo 'echo hi' > \$q/tmp/$CID && mv \$q/tmp/$CID \$q/pending/"
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   [[ -e $S/vms/vm1/home/user/.qvm-remote/queue/results/$CID.exit ]] && break
   sleep 0.1
 done
