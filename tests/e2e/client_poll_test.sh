@@ -292,6 +292,11 @@ qr vm1 "ping"
 expect_rc 1 "ping with no daemon: 1"
 expect_err "NOT responding" "ping with no daemon says so"
 
+# In a sanitizer build the daemon reports what it found on its own stderr, which nothing above reads.
+if grep -Eq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$W/daemon.out"; then
+  fail "the daemon reported a sanitizer error (its output follows)"
+fi
+
 if ((FAILS)); then
   echo "$FAILS check(s) failed" >&2
   exit 1
