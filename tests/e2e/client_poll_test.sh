@@ -189,6 +189,17 @@ expect_out '"outcome":"denied"' "denied --json: outcome"
 qr vm2 "-t 20 'xl dmesg'"
 expect_rc 0 "monitor may read xl dmesg"
 
+# --- a script on stdin, `--` before a subcommand's name, -v --------------------------------------
+vm vm1 "printf 'echo from stdin\n' | $B/qvm-remote -t 20"
+expect_rc 0 "a script on stdin"
+expect_out_is "from stdin" "a script on stdin: its output"
+qr vm1 "-t 20 -- ping"
+expect_rc 126 "after --, ping is a command for dom0 (which no rule allows)"
+expect_err "denied by dom0 policy" "-- ping: dom0 denied the command ping"
+qr vm1 "-t 20 -v echo hi"
+expect_rc 0 "-v"
+expect_err "submitted id=" "-v: says what it submitted"
+
 # --- --json, non-UTF-8 output -----------------------------------------------------------------
 qr vm1 "-t 20 --json \"echo -n -e '\\\\0377'\""
 expect_rc 0 "--json with a non-UTF-8 stdout"
@@ -263,9 +274,13 @@ expect_out "DONE id=[^ ]+ exit=126" "log: the denial's DONE line"
 expect_out "QUEUE-CLEAN" "log: the queue clean"
 qr vm1 "log 1"
 [[ $(wc -l <<<"$OUT") == 1 ]] || fail "log 1 prints one line: $OUT"
-qr vm1 "history"
+qr vm1 "history 50"
 expect_rc 0 "history"
 expect_out "echo hello world" "history: the commands"
+expect_out "^[0-9a-f-]+ +126 " "history: a denied command's status"
+qr vm1 "history"
+expect_rc 0 "history with no count"
+[[ $(grep -c '^[0-9]\{8\}-' <<<"$OUT") == 10 ]] || fail "history shows 10 by default: $OUT"
 
 # --- Ctrl-C after the claim: the request runs on in dom0 ---------------------------------------
 # Job control on (set -m) so the background client does not start with SIGINT ignored.
