@@ -1,0 +1,16 @@
+# End to end over poll (label "e2e"): the real qvm-remote in tools/sim VMs against the real
+# qvm-remote-dom0 serving them through the simulated qvm-run.
+# e2e_client_poll          as the test's user (root in CI: root-uid isolation)
+# e2e_client_poll_nobody   as nobody via setpriv: the rootless path (skipped, 77, unless root)
+# Serial: they time dom0's 2 s policy timeout and the client's deadlines, which a loaded machine
+# would stretch. About 40 s each; the no-answer case waits 15 s more unless the build has
+# -DQVMR_TEST_HOOKS=ON.
+if(TARGET qvm-remote AND TARGET qvm-remote-dom0)
+  set(_qvmr_e2e ${CMAKE_CURRENT_LIST_DIR}/client_poll_test.sh)
+  add_test(NAME e2e_client_poll COMMAND /bin/bash ${_qvmr_e2e} $<TARGET_FILE_DIR:qvm-remote>)
+  add_test(NAME e2e_client_poll_nobody
+           COMMAND /bin/bash ${PROJECT_SOURCE_DIR}/tests/sim/run_as_nobody.sh ${_qvmr_e2e}
+                   $<TARGET_FILE_DIR:qvm-remote>)
+  set_tests_properties(e2e_client_poll e2e_client_poll_nobody PROPERTIES
+                       LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()
