@@ -24,7 +24,10 @@
 #include <mutex>
 #include <string>
 
+#include "daemon/admission.h"
 #include "daemon/answers.h"
+#include "daemon/audit_log.h"
+#include "daemon/backoff.h"
 #include "daemon/exec_path.h"
 #include "daemon/executor.h"
 #include "daemon/journal.h"
@@ -36,6 +39,7 @@
 #include "daemon/transport.h"
 #include "daemon/workers.h"
 #include "engine/base/env.h"
+#include "engine/decide/decision.h"
 
 namespace qvmr {
 
@@ -55,6 +59,11 @@ struct PipelineDeps {
   bool dry_run = false;
   std::uint32_t max_claims = 16;  // per fetch call
   std::int64_t pairing_delay_ms = limits::kPairingDelayMs;
+  // Optional (null = none): the audit trail, admission per VM (a sweep claims at most the VM's
+  // tokens), and the limiter of repeated refusal lines in the text log (pipeline_audit.cpp).
+  AuditLog* audit = nullptr;
+  Admission* admission = nullptr;
+  LogLimiter* refusal_limiter = nullptr;
 };
 
 struct SweepReport {
@@ -93,9 +102,17 @@ class RequestPipeline {
   void Decide(const Work& work);
   void Finish(const Work& work, Answer answer, const std::string& outcome, int status,
               std::uint64_t out_bytes, std::uint64_t err_bytes, const std::string& truncated,
-              TimeMs started_ms);
+              TimeMs started_ms, const Decision* decision = nullptr);
   void AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
-                 std::string_view reason, const std::string& err_line);
+                 std::string_view reason, const std::string& err_line,
+                 std::optional<std::string_view> text = std::nullopt);
+  // pipeline_audit.cpp: the audit line of an answer (its .meta says outcome, reason and policy),
+  // the VM-side audit.log lines of a delivery, and the budgets' part of a sweep.
+  void Audit(const std::string& vm, const DeliveryItem& files, std::optional<std::string_view> text,
+             const Decision* decision, std::uint64_t out_bytes, std::uint64_t err_bytes);
+  std::vector<std::string> VmAuditLines(const std::vector<Answer>& answers) const;
+  std::uint32_t AdmitClaims(const std::string& vm);
+  bool ShouldLogRefusal(const std::string& vm, std::string_view reason);
 
   PipelineDeps d_;
   AnswerBox answers_;
