@@ -10,10 +10,16 @@
 #include <set>
 #include <thread>
 
+#include "daemon/admission.h"
+#include "daemon/audit_log.h"
+#include "daemon/exec_path_trust.h"
 #include "daemon/instance_lock.h"
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
+#include "daemon/policy_reload.h"
+#include "daemon/policy_watch.h"
 #include "daemon/remote_conf.h"
+#include "daemon/test_hooks.h"
 #include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
 #include "engine/policy/policy_loader.h"
@@ -51,10 +57,33 @@ void RemoveSpoolOrphans(SpoolDir& spool, Journal& journal, TextLog& log) {
   if (removed) log.Info("removed " + std::to_string(removed) + " orphaned spool files");
 }
 
+// SIGHUP: the policy again (and grants and keys, read per request anyway); remote.conf re-checked
+// (trust, syntax) and its changes reported — the VM list and exec path are taken at start.
+void OnSighup(Env& env, const DaemonPaths& paths, PolicyReloader& reloader, TextLog& log) {
+  reloader.Reload("SIGHUP");
+  auto conf = LoadRemoteConf(env, paths.remote_conf);
+  if (!conf) {
+    log.Error("remote.conf does not load (the running configuration stays): " +
+              conf.error().ToString());
+    return;
+  }
+  (void)TrustedExecPath(env, conf->exec_path, log);  // logs untrusted directories
+  log.Info(
+      "SIGHUP: policy and remote.conf re-read (a changed VM list or exec path takes effect "
+      "at the next start)");
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
-  Env* env = Env::Posix();
+  // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  if (!options.once) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Env* env = WithTestClock(Env::Posix(), options.root + "/run/qvm-remote/test-clock-offset-ms");
   DaemonPaths paths = DaemonPaths::Under(options.root);
   if (!options.policy_dirs.empty()) paths.policy_dirs = options.policy_dirs;
   if (!options.grants_dir.empty()) paths.grants_dir = options.grants_dir;
@@ -85,12 +114,14 @@ int RunDaemon(const DaemonOptions& options) {
   PolicyState policy;
   LoadOptions load;
   load.dirs = paths.policy_dirs;
-  policy.Set(LoadPolicy(*env, load));
-  if (auto snap = policy.Get(); snap.policy) {
-    text_log.Info("policy loaded, revision " + snap.policy->revision);
-  } else {
-    text_log.Error("policy does not load, every request is denied: " + snap.load_error->ToString());
-  }
+  PolicyReloader reloader(env, load, &policy, &text_log, kPolicyDebounceMs);
+  reloader.Reload("start");
+
+  MonotonicClock clock = [] { return Processes::Posix()->NowMonotonicMs(); };
+  auto audit = AuditLog::Open(paths.audit_file, clock);
+  if (!audit) return Fail(&text_log, audit.error().ToString());
+  Admission admission(clock, {.rate_per_s = options.vm_rate, .burst = options.vm_burst});
+  LogLimiter refusal_limiter(clock, {.interval_ms = 1000});
 
   KeyStore keys(paths.key_dir);
   if (auto list = keys.List(); list && list->empty()) {
@@ -135,12 +166,12 @@ int RunDaemon(const DaemonOptions& options) {
   deps.log = &text_log;
   deps.workers = &workers;
   deps.grants_dir = paths.grants_dir;
-  deps.exec_path = ExecPath::Parse([&] {
-    std::string joined;
-    for (const auto& d : conf->exec_path) joined += (joined.empty() ? "" : ":") + d;
-    return joined;
-  }());
+  deps.exec_path = TrustedExecPath(*env, conf->exec_path, text_log);
   deps.dry_run = options.dry_run;
+  deps.pairing_delay_ms = TestPairingDelayMs(limits::kPairingDelayMs);
+  deps.audit = audit->get();
+  deps.admission = &admission;
+  deps.refusal_limiter = &refusal_limiter;
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
 
@@ -165,11 +196,9 @@ int RunDaemon(const DaemonOptions& options) {
   }
 
   // Serve until SIGTERM or SIGINT: one thread per VM, so a VM that stalls delays no other.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto watch = PolicyWatch::Start(paths.policy_dirs, kPolicyDebounceMs,
+                                  [&reloader] { reloader.Reload("inotify"); });
+  if (!watch) text_log.Error("policy changes are seen on SIGHUP only: " + watch.error().ToString());
   std::atomic<bool> stopping{false};
   std::vector<std::thread> loops;
   for (const std::string& vm : vms) {
@@ -197,7 +226,9 @@ int RunDaemon(const DaemonOptions& options) {
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    OnSighup(*env, paths, reloader, text_log);
+  }
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   stopping.store(true);
   for (auto& t : loops) t.join();

@@ -5,6 +5,7 @@
 #define QVMR_DAEMON_DAEMON_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct DaemonOptions {
   bool dry_run = false;                             // --dry-run
   std::size_t journal_cap = limits::kJournalCapV2;  // --journal-cap
   std::size_t journal_cap_v1 = limits::kJournalCapV1;  // --journal-cap-v1
+  std::uint32_t vm_rate = 10;   // --vm-rate: requests admitted per second per VM
+  std::uint32_t vm_burst = 64;  // tokens a quiet VM accumulates (tests lower it)
   bool log_to_stdout = true;
 };
 
