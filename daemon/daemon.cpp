@@ -174,6 +174,11 @@ int RunDaemon(const DaemonOptions& options) {
   deps.refusal_limiter = &refusal_limiter;
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
+  // Pruning raises the low-water mark: a request older than the window is stale for good, whatever
+  // the clock does later (CONTRACT.md "Journal").
+  if (auto pruned = (*journal)->PruneAll(env->NowMs()); !pruned) {
+    text_log.Error("journal prune: " + pruned.error().message);
+  }
 
   if (options.once) {
     bool all_reached = true;
