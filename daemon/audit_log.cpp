@@ -76,8 +76,7 @@ std::uint64_t AuditLog::write_failures() const {
   return write_failures_;
 }
 
-std::string AuditLog::Format(const AuditEntry& e, std::size_t excerpt_bytes,
-                             std::uint64_t repeated) {
+std::string AuditLog::Format(const AuditEntry& e, std::size_t excerpt_bytes) {
   nlohmann::json line = {{"v", 1},
                          {"time", FormatTimeMs(e.time_ms)},
                          {"vm", e.vm},
@@ -92,7 +91,6 @@ std::string AuditLog::Format(const AuditEntry& e, std::size_t excerpt_bytes,
   line["stdout_bytes"] = e.stdout_bytes;
   line["stderr_bytes"] = e.stderr_bytes;
   line["truncated"] = e.truncated;
-  if (repeated > 0) line["repeated"] = repeated;
   return DumpJson(line);
 }
 
@@ -108,15 +106,12 @@ void AuditLog::Record(const AuditEntry& entry) {
   const MonotonicMs now = clock_();
   FlushLocked(now, /*all=*/false);
 
-  std::uint64_t repeated = 0;
   if (entry.outcome != "ok") {
     Failure& f = failures_[entry.vm + " " + entry.outcome + " " + entry.reason_code];
     if (f.written && now - f.last_written < options_.failure_interval_ms) {
       ++f.withheld;
       return;
     }
-    repeated = f.withheld;
-    f.withheld = 0;
     f.written = true;
     f.last_written = now;
   }
@@ -130,7 +125,7 @@ void AuditLog::Record(const AuditEntry& entry) {
   }
   const std::size_t excerpt = v.bytes >= options_.volume_bytes ? limits::kAuditExcerptCappedBytes
                                                                : limits::kAuditExcerptBytes;
-  std::string line = Format(entry, excerpt, repeated);
+  std::string line = Format(entry, excerpt);
   v.bytes += line.size() + 1;
   WriteLine(std::move(line));
 }

@@ -12,8 +12,9 @@
 //
 // Budgets, so one key-holding VM cannot fill dom0's disk:
 //   - identical failures (same VM, outcome and reason code, outcome not ok) are written at most
-//     once a second; the next written one carries "repeated":N, the count withheld meanwhile
-//     (a withheld count with no later failure is written by Flush as a summary line)
+//     once a second; the ones withheld meanwhile are counted, and once the second has passed one
+//     {"v":1,"summary":"repeated-failures",…,"count":N} line says how many (written by the next
+//     Record or Flush)
 //   - past limits::kAuditVolumePerMinuteBytes from one VM in a minute its excerpts drop to
 //     limits::kAuditExcerptCappedBytes; past twice that, its lines are withheld and counted, and
 //     one {"v":1,"summary":…} line per minute says how many, by outcome
@@ -80,8 +81,7 @@ class AuditLog {
   std::uint64_t write_failures() const;
 
   // The line Record would write for `entry` with excerpts of `excerpt_bytes` (no newline).
-  static std::string Format(const AuditEntry& entry, std::size_t excerpt_bytes,
-                            std::uint64_t repeated);
+  static std::string Format(const AuditEntry& entry, std::size_t excerpt_bytes);
 
  private:
   struct Failure {  // one (vm, outcome, reason) class
