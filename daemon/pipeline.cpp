@@ -251,8 +251,10 @@ void RequestPipeline::Decide(const Work& w) {
     meta.decision = "deny";
     Answer a = MakeAnswer(w.cid, Outcome::kDenied, ReasonCodeName(ReasonCode::kPolicyError),
                           "qvm-remote: denied: dom0's policy does not load (" + where + ")", meta);
-    d_.log->Write(LogCategory::kDenied,
-                  {.vm = w.vm, .id = w.cid, .outcome = "denied", .reason = "policy-error"});
+    if (ShouldLogRefusal(w.vm, "policy-error")) {
+      d_.log->Write(LogCategory::kDenied,
+                    {.vm = w.vm, .id = w.cid, .outcome = "denied", .reason = "policy-error"});
+    }
     Finish(w, std::move(a), "denied", 126, 0, 0, "", started);
     return;
   }
@@ -268,11 +270,13 @@ void RequestPipeline::Decide(const Work& w) {
     meta.reason = decision.message;
     Answer a =
         MakeAnswer(w.cid, Outcome::kDenied, decision.reason_code, DeniedLine(decision), meta);
-    d_.log->Write(LogCategory::kDenied, {.vm = w.vm,
-                                         .id = w.cid,
-                                         .outcome = "denied",
-                                         .rule = decision.rule,
-                                         .reason = decision.reason_code});
+    if (ShouldLogRefusal(w.vm, decision.reason_code)) {  // a `deny` VM's flood: one a second
+      d_.log->Write(LogCategory::kDenied, {.vm = w.vm,
+                                           .id = w.cid,
+                                           .outcome = "denied",
+                                           .rule = decision.rule,
+                                           .reason = decision.reason_code});
+    }
     Finish(w, std::move(a), "denied", 126, 0, 0, "", started, &decision);
     return;
   }
