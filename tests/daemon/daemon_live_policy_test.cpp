@@ -280,6 +280,9 @@ TEST(DaemonLivePolicy, AFloodingVmIsAdmittedAtItsRateWhileAnotherVmIsServed) {
   }
   EXPECT_EQ(answered, 3);
   EXPECT_EQ(waiting, 9);  // nothing refused: the rest wait in the VM
+  std::size_t audited = 0;
+  for (const auto& line : w.AuditLines()) audited += line.value("vm", "") == "work";
+  EXPECT_EQ(audited, 3u);  // the audit trail grows with what was admitted, not what was sent
 }
 
 TEST(DaemonLivePolicy, IdenticalFailuresOfAFloodingVmAreAuditedOncePerSecondWithACount) {
