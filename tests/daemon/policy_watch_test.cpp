@@ -165,5 +165,62 @@ TEST(PolicyReloader, ASnapshotTakenBeforeAReloadKeepsItsPolicy) {
   EXPECT_EQ(state.Get().policy->FindVm("work"), nullptr);
 }
 
+// An Env that rewrites a policy file the first time it is read — as an editor still saving would —
+// and hands back the old bytes: a load that read them must not be the state that gets used.
+class ChangingWhileReadEnv final : public Env {
+ public:
+  ChangingWhileReadEnv(std::string file, std::string new_text)
+      : file_(std::move(file)), new_text_(std::move(new_text)) {}
+  TimeMs NowMs() override { return base_->NowMs(); }
+  TimeMs MonotonicMs() override { return base_->MonotonicMs(); }
+  std::uint32_t EffectiveUid() override { return base_->EffectiveUid(); }
+  Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) override {
+    auto bytes = base_->ReadFile(path, max_bytes);
+    if (path == file_ && !changed_) {
+      changed_ = true;
+      (void)base_->WriteFileAtomic(path, new_text_, 0644);
+    }
+    return bytes;
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  Result<FileInfo> Stat(const std::string& path) override { return base_->Stat(path); }
+  Result<std::string> RealPath(const std::string& path) override { return base_->RealPath(path); }
+  Status WriteFileAtomic(const std::string& path, const std::string& data,
+                         std::uint32_t mode) override {
+    return base_->WriteFileAtomic(path, data, mode);
+  }
+  Status MakeDirs(const std::string& path, std::uint32_t mode) override {
+    return base_->MakeDirs(path, mode);
+  }
+  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
+
+ private:
+  Env* base_ = Env::Posix();
+  std::string file_;
+  std::string new_text_;
+  bool changed_ = false;
+};
+
+TEST(PolicyReloader, AFileChangedWhileBeingReadIsReadAgainAndTheNewBytesAreUsed) {
+  TempDir tmp;
+  tmp.MakeDir("policy");
+  tmp.WriteFile("policy/50-a.yaml", kGood, 0644);
+  const std::string edited = "version: 1\nvms:\n  edited: {level: read-only}\n";
+  ChangingWhileReadEnv env(tmp.Sub("policy/50-a.yaml"), edited);
+  auto log = TextLog::Open("", false);
+  ASSERT_TRUE(log);
+  PolicyState state;
+  PolicyReloader reloader(&env, LoadOptions{.dirs = {tmp.Sub("policy")}}, &state, log->get(), 10);
+  ASSERT_TRUE(reloader.Reload("inotify"));
+  const Policy& p = *state.Get().policy;
+  EXPECT_NE(p.FindVm("edited"), nullptr);
+  EXPECT_EQ(p.FindVm("work"), nullptr);
+  auto fresh = LoadPolicy(*Env::Posix(), LoadOptions{.dirs = {tmp.Sub("policy")}});
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(p.revision, fresh->revision);
+}
+
 }  // namespace
 }  // namespace qvmr
