@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "daemon/test_hooks.h"
 #include "support/daemon_local_world.h"
@@ -77,6 +79,20 @@ TEST(DaemonCrashHooks, TheVersionLineSaysTheBinaryHasTestHooks) {
                          std::string(QVMR_BIN_DIR) + "/qvm-remote-dom0 --version > " + out}),
             0);
   EXPECT_THAT(testing::ReadWholeFile(out), HasSubstr("test hooks"));
+}
+
+TEST(DaemonCrashHooks, AShorterPairingDelayAnswersABodyWithoutItsTokenNoToken) {
+  if (!TestHooksEnabled()) GTEST_SKIP() << "needs -DQVMR_TEST_HOOKS=ON (the pairing delay)";
+  LocalWorld w;
+  std::string cid = w.NewCid();
+  w.tmp().WriteFile("vms/work/.qvm-remote/queue/pending/" + cid, "tick", 0644);
+  // Older than the (shortened) delay by the time the script judges it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_EQ(w.RunBinary(w.BinaryArgs({"--once", "--vm", "work"}), {"QVMR_TEST_PAIRING_DELAY_MS=0"}),
+            0);
+  EXPECT_EQ(w.MetaValue("work", cid, "outcome"), "auth");
+  EXPECT_EQ(w.MetaValue("work", cid, "reason_code"), "no-token");
+  EXPECT_EQ(w.Ticks(), 0);
 }
 
 }  // namespace
