@@ -337,7 +337,8 @@ void RequestPipeline::Decide(const Work& w) {
   }
   TestCrashPoint("after-start");
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
-  ExecRequest exec{w.vm, w.cid, deadline, timeout, &d_.exec_path};
+  const std::shared_ptr<const ExecPath> exec_path = CurrentExecPath();  // SIGHUP may swap it
+  ExecRequest exec{w.vm, w.cid, deadline, timeout, exec_path.get()};
   ExecResult result = d_.argv_executor->Run(decision, exec, *spool);
 
   meta.duration_ms = result.duration_ms;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -97,6 +98,10 @@ class RequestPipeline {
   std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
   std::size_t InFlight(const std::string& vm) const;
 
+  // Replaces the exec path for requests that start from now on (SIGHUP re-reads remote.conf);
+  // a command already running keeps the one it started with. Thread-safe.
+  void SetExecPath(ExecPath exec_path);
+
  private:
   struct Work;
   void Decide(const Work& work);
@@ -111,6 +116,7 @@ class RequestPipeline {
   void Audit(const std::string& vm, const DeliveryItem& files, std::optional<std::string_view> text,
              const Decision* decision, std::uint64_t out_bytes, std::uint64_t err_bytes);
   std::vector<std::string> VmAuditLines(const std::vector<Answer>& answers) const;
+  std::shared_ptr<const ExecPath> CurrentExecPath() const;
   std::uint32_t AdmitClaims(const std::string& vm);
   bool ShouldLogRefusal(const std::string& vm, std::string_view reason);
 
@@ -118,6 +124,8 @@ class RequestPipeline {
   AnswerBox answers_;
   mutable std::mutex inflight_mu_;
   std::map<std::string, std::size_t> inflight_;
+  mutable std::mutex exec_path_mu_;
+  std::shared_ptr<const ExecPath> exec_path_override_;  // null: d_.exec_path
 };
 
 }  // namespace qvmr

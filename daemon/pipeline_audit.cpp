@@ -1,7 +1,8 @@
 // The pipeline's audit and budget hooks (CONTRACT.md "Logs and audit"), apart from the walk of a
 // request in pipeline.cpp: the dom0 audit line of every answer, the VM-side audit.log lines
 // delivered with the results (in the same call, never a separate one: the reference appended them
-// in a second call and raced the client reading results), admission, and the text log's limiter.
+// in a second call and raced the client reading results), admission, the text log's limiter, and
+// the exec path SIGHUP swaps.
 #include <charconv>
 
 #include "daemon/pipeline.h"
@@ -71,6 +72,19 @@ std::uint32_t RequestPipeline::AdmitClaims(const std::string& vm) {
 bool RequestPipeline::ShouldLogRefusal(const std::string& vm, std::string_view reason) {
   if (d_.refusal_limiter == nullptr) return true;
   return d_.refusal_limiter->ShouldLog("vm=" + vm + " reason=" + std::string(reason));
+}
+
+void RequestPipeline::SetExecPath(ExecPath exec_path) {
+  auto next = std::make_shared<const ExecPath>(std::move(exec_path));
+  std::lock_guard<std::mutex> lock(exec_path_mu_);
+  exec_path_override_ = std::move(next);
+}
+
+std::shared_ptr<const ExecPath> RequestPipeline::CurrentExecPath() const {
+  std::lock_guard<std::mutex> lock(exec_path_mu_);
+  if (exec_path_override_) return exec_path_override_;
+  // d_.exec_path lives as long as the pipeline: a non-owning pointer to it.
+  return std::shared_ptr<const ExecPath>(std::shared_ptr<const ExecPath>(), &d_.exec_path);
 }
 
 }  // namespace qvmr
