@@ -57,9 +57,10 @@ void RemoveSpoolOrphans(SpoolDir& spool, Journal& journal, TextLog& log) {
   if (removed) log.Info("removed " + std::to_string(removed) + " orphaned spool files");
 }
 
-// SIGHUP: the policy again (and grants and keys, read per request anyway); remote.conf re-checked
-// (trust, syntax) and its changes reported — the VM list and exec path are taken at start.
-void OnSighup(Env& env, const DaemonPaths& paths, PolicyReloader& reloader, TextLog& log) {
+// SIGHUP: the policy again (grants and keys are read per request anyway), remote.conf re-checked
+// (trust, syntax) and its exec path swapped in; the VM list (one thread each) is taken at start.
+void OnSighup(Env& env, const DaemonPaths& paths, PolicyReloader& reloader,
+              RequestPipeline& pipeline, TextLog& log) {
   reloader.Reload("SIGHUP");
   auto conf = LoadRemoteConf(env, paths.remote_conf);
   if (!conf) {
@@ -67,9 +68,9 @@ void OnSighup(Env& env, const DaemonPaths& paths, PolicyReloader& reloader, Text
               conf.error().ToString());
     return;
   }
-  (void)TrustedExecPath(env, conf->exec_path, log);  // logs untrusted directories
+  pipeline.SetExecPath(TrustedExecPath(env, conf->exec_path, log));
   log.Info(
-      "SIGHUP: policy and remote.conf re-read (a changed VM list or exec path takes effect "
+      "SIGHUP: policy, remote.conf and the exec path re-read (a changed VM list takes effect "
       "at the next start)");
 }
 
@@ -232,7 +233,7 @@ int RunDaemon(const DaemonOptions& options) {
                 std::string(transport->name()));
   int sig = 0;
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
-    OnSighup(*env, paths, reloader, text_log);
+    OnSighup(*env, paths, reloader, pipeline, text_log);
   }
   text_log.Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   stopping.store(true);

@@ -81,19 +81,26 @@ TEST(DaemonLiveWatch, ARunningDaemonGoesDenyAllOnABrokenEditAndServesAgainOnceFi
   EXPECT_EQ(count, 1u);
 }
 
-TEST(DaemonLiveWatch, SighupRereadsTheConfigurationAndTheDaemonKeepsServing) {
+TEST(DaemonLiveWatch, SighupRereadsRemoteConfAndSwapsInItsExecPath) {
   LocalWorld w;
   int pid = w.StartBinary(w.BinaryArgs({"--vm", "work"}));
   ASSERT_GT(pid, 0);
   std::string first = Ask(w, "tick");
   ASSERT_FALSE(first.empty());
+  ASSERT_EQ(w.Result("work", first, "out"), "ticked\n");
+
+  // A second exec path whose `tick` says something else; only SIGHUP reads remote.conf again.
+  w.tmp().MakeDir("bin2");
+  w.tmp().WriteFile("bin2/tick", "#!/bin/sh\necho tocked\n", 0755);
+  w.tmp().WriteFile(
+      "root/etc/qubes/remote.conf",
+      "QVM_REMOTE_VMS=\"work other\"\nQVM_REMOTE_EXEC_PATH=" + w.tmp().Sub("bin2") + "\n", 0644);
   ASSERT_EQ(::kill(pid, SIGHUP), 0);
-  // Served after the signal, and the re-read logged.
-  std::string after = AskUntil(w, "echo after", [&](const std::string&) {
-    return w.TextLogText().find("SIGHUP: policy and remote.conf re-read") != std::string::npos;
+  std::string after = AskUntil(w, "tick", [&](const std::string& cid) {
+    return w.Result("work", cid, "out") == "tocked\n";
   });
-  ASSERT_FALSE(after.empty());
-  EXPECT_EQ(w.Result("work", after, "out"), "after\n");
+  EXPECT_FALSE(after.empty()) << "the new exec path was never used";
+  EXPECT_THAT(w.TextLogText(), HasSubstr("SIGHUP: policy, remote.conf and the exec path re-read"));
   EXPECT_EQ(LocalWorld::StopBinary(pid), 0);
 }
 
