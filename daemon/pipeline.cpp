@@ -8,6 +8,7 @@
 #include "engine/base/excerpt.h"
 #include "engine/base/units.h"
 #include "engine/decide/decision.h"
+#include "engine/decide/decision_record.h"
 #include "engine/decide/grants.h"
 #include "engine/wire/freshness.h"
 #include "engine/wire/validate.h"
@@ -301,6 +302,8 @@ void RequestPipeline::Decide(const Work& w) {
     a.files.err.bytes.clear();
     a.files.out.bytes = "qvm-remote: dry run: would run with the " + meta.executor +
                         " executor at level " + meta.level + " by rule " + decision.rule + "\n";
+    // What would have run: the plan the executor would follow, as `check --json` prints it.
+    if (decision.has_plan) a.files.out.bytes += "plan: " + DumpJson(PlanJson(decision.plan)) + "\n";
     d_.log->Write(LogCategory::kDry, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
     Finish(w, std::move(a), "ok", 0, a.files.out.bytes.size(), 0, "", started, &decision);
     return;
