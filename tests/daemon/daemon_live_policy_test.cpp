@@ -251,6 +251,7 @@ TEST(DaemonLivePolicy, DryRunAnswersWhatWouldRunAndByWhichRuleAndNeverRunsItLate
   EXPECT_EQ(w.MetaValue("work", cid, "executor"), "dry-run");
   EXPECT_THAT(w.Result("work", cid, "out"), HasSubstr("dry run"));
   EXPECT_THAT(w.Result("work", cid, "out"), HasSubstr("50-test.yaml:"));
+  EXPECT_THAT(w.Result("work", cid, "out"), HasSubstr("\"argv\":[\"tick\"]"));
   // Journaled: the same request offered to a real daemon is a replay.
   for (const char* ext : {"out", "err", "meta", "exit"}) {
     std::filesystem::remove(w.Queue("work") + "/results/" + cid + "." + ext);
