@@ -4,7 +4,10 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 namespace qvmr {
 
@@ -60,8 +63,14 @@ bool TestHooksEnabled() {
 }
 
 Env* WithTestClock(Env* base, const std::string& offset_file) {
-  // Leaked on purpose: like Env::Posix(), it must outlive every thread that reads the clock.
-  return new OffsetClockEnv(base, offset_file);
+  // Kept for the process's life, like Env::Posix(): it must outlive every thread that reads the
+  // clock. One per (base, file), so a test running the daemon many times does not grow.
+  static std::mutex mu;
+  static std::map<std::pair<Env*, std::string>, std::unique_ptr<OffsetClockEnv>> envs;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = envs[{base, offset_file}];
+  if (!slot) slot = std::make_unique<OffsetClockEnv>(base, offset_file);
+  return slot.get();
 }
 
 void TestCrashPoint(std::string_view point) {
