@@ -104,5 +104,38 @@ TEST(DaemonLiveWatch, SighupRereadsRemoteConfAndSwapsInItsExecPath) {
   EXPECT_EQ(LocalWorld::StopBinary(pid), 0);
 }
 
+TEST(DaemonLiveWatch, DenyAllWhileARequestWaitsForAWorkerAppliesToIt) {
+  LocalWorld w;
+  w.tmp().WriteFile("root/etc/qubes/remote-policy.d/50-test.yaml", R"(version: 1
+commands:
+  echo:
+    operands_only: true
+  break-policy: {}
+classes:
+  read-only:
+    - 'echo [<text>]...'
+    - 'break-policy'
+vms:
+  work: {level: read-only}
+)",
+                    0644);
+  // The first request breaks the policy and holds the only worker until the reload is done.
+  w.tmp().WriteFile("bin/break-policy",
+                    "#!/bin/sh\necho 'vms: [oops' > " + w.PolicyFile() + "\n/bin/sleep 2\n", 0755);
+  std::string first = w.NewCid(), second = w.NewCid();
+  w.Submit("work", first, "break-policy", kKeyWork);
+  w.Submit("work", second, "echo waited", kKeyWork);
+  int pid = w.StartBinary(w.BinaryArgs({"--vm", "work", "--workers", "1"}));
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 300 && w.Result("work", second, "exit") == "<missing>"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(LocalWorld::StopBinary(pid), 0);
+  EXPECT_EQ(w.MetaValue("work", first, "outcome"), "ok");
+  // Accepted under the good policy, decided after the reload: deny-all.
+  EXPECT_EQ(w.MetaValue("work", second, "reason_code"), "policy-error");
+  EXPECT_EQ(w.Result("work", second, "out"), "");
+}
+
 }  // namespace
 }  // namespace qvmr

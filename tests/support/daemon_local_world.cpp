@@ -178,9 +178,7 @@ std::vector<std::string> LocalWorld::BinaryArgs(const std::vector<std::string>& 
                                    "--local-dir",
                                    tmp_.Sub("vms"),
                                    "--policy-dir",
-                                   root() + "/etc/qubes/remote-policy.d",
-                                   "--workers",
-                                   "2"};
+                                   root() + "/etc/qubes/remote-policy.d"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
