@@ -11,12 +11,18 @@
 #include <set>
 #include <thread>
 
+#include "daemon/admission.h"
+#include "daemon/audit_log.h"
+#include "daemon/exec_path_trust.h"
 #include "daemon/instance_lock.h"
 #include "daemon/paths.h"
 #include "daemon/pipeline.h"
+#include "daemon/policy_reload.h"
+#include "daemon/policy_watch.h"
 #include "daemon/remote_conf.h"
 #include "daemon/sd_notify.h"
 #include "daemon/service_commands.h"
+#include "daemon/test_hooks.h"
 #include "daemon/vm_loop.h"
 #include "daemon/vm_state.h"
 #include "engine/decide/grants.h"
@@ -68,10 +74,34 @@ std::string PolicyStatus(const PolicySnapshot& snap) {
   return "deny-all (policy does not load" + (where.empty() ? "" : ": " + where) + ")";
 }
 
+// SIGHUP: the policy again (grants and keys are read per request anyway), remote.conf re-checked
+// (trust, syntax) and its exec path swapped in; the VM list (one thread each) is taken at start.
+void OnSighup(Env& env, const DaemonPaths& paths, PolicyReloader& reloader,
+              RequestPipeline& pipeline, TextLog& log) {
+  reloader.Reload("SIGHUP");
+  auto conf = LoadRemoteConf(env, paths.remote_conf);
+  if (!conf) {
+    log.Error("remote.conf does not load (the running configuration stays): " +
+              conf.error().ToString());
+    return;
+  }
+  pipeline.SetExecPath(TrustedExecPath(env, conf->exec_path, log));
+  log.Info(
+      "SIGHUP: policy, remote.conf and the exec path re-read (a changed VM list takes effect "
+      "at the next start)");
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
-  Env* env = Env::Posix();
+  // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  if (!options.once) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Env* env = WithTestClock(Env::Posix(), options.root + "/run/qvm-remote/test-clock-offset-ms");
   DaemonPaths paths = DaemonPaths::Under(options.root);
   if (!options.policy_dirs.empty()) paths.policy_dirs = options.policy_dirs;
   if (!options.grants_dir.empty()) paths.grants_dir = options.grants_dir;
@@ -105,12 +135,14 @@ int RunDaemon(const DaemonOptions& options) {
   PolicyState policy;
   LoadOptions load;
   load.dirs = paths.policy_dirs;
-  policy.Set(LoadPolicy(*env, load));
-  if (auto snap = policy.Get(); snap.policy) {
-    text_log.Info("policy loaded, revision " + snap.policy->revision);
-  } else {
-    text_log.Error("policy does not load, every request is denied: " + snap.load_error->ToString());
-  }
+  PolicyReloader reloader(env, load, &policy, &text_log, kPolicyDebounceMs);
+  reloader.Reload("start");
+
+  MonotonicClock clock = [] { return Processes::Posix()->NowMonotonicMs(); };
+  auto audit = AuditLog::Open(paths.audit_file, clock);
+  if (!audit) return Fail(&text_log, audit.error().ToString());
+  Admission admission(clock, {.rate_per_s = options.vm_rate, .burst = options.vm_burst});
+  LogLimiter refusal_limiter(clock, {.interval_ms = 1000});
 
   KeyStore keys(paths.key_dir);
   if (auto list = keys.List(); list && list->empty()) {
@@ -188,16 +220,21 @@ int RunDaemon(const DaemonOptions& options) {
   LogLimiter faults([] { return Processes::Posix()->NowMonotonicMs(); });
   if (!options.once) deps.faults = &faults;
   deps.grants_dir = paths.grants_dir;
-  deps.exec_path = ExecPath::Parse([&] {
-    std::string joined;
-    for (const auto& d : conf->exec_path) joined += (joined.empty() ? "" : ":") + d;
-    return joined;
-  }());
+  deps.exec_path = TrustedExecPath(*env, conf->exec_path, text_log);
   deps.dry_run = options.dry_run;
   std::atomic<bool> stop_running{false};
   deps.stop_running = &stop_running;
+  deps.pairing_delay_ms = TestPairingDelayMs(limits::kPairingDelayMs);
+  deps.audit = audit->get();
+  deps.admission = &admission;
+  deps.refusal_limiter = &refusal_limiter;
   RequestPipeline pipeline(deps);
   if (auto s = pipeline.Recover(); !s) return Fail(&text_log, s.error().message);
+  // Pruning raises the low-water mark: a request older than the window is stale for good, whatever
+  // the clock does later (CONTRACT.md "Journal").
+  if (auto pruned = (*journal)->PruneAll(env->NowMs()); !pruned) {
+    text_log.Error("journal prune: " + pruned.error().message);
+  }
 
   // systemd: ready once the journal is recovered and the policy loaded (deny-all included).
   auto reachable = std::make_unique<std::atomic<bool>[]>(vms.size());
@@ -256,11 +293,9 @@ int RunDaemon(const DaemonOptions& options) {
   }
 
   // Serve until SIGTERM or SIGINT: one thread per VM, so a VM that stalls delays no other.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto watch = PolicyWatch::Start(paths.policy_dirs, kPolicyDebounceMs,
+                                  [&reloader] { reloader.Reload("inotify"); });
+  if (!watch) text_log.Error("policy changes are seen on SIGHUP only: " + watch.error().ToString());
   std::atomic<bool> stopping{false};
   std::vector<std::thread> loops;
   VmLoopDeps loop_deps{&pipeline, states.get(), &backoff, &faults, &text_log, Processes::Posix()};
@@ -271,11 +306,18 @@ int RunDaemon(const DaemonOptions& options) {
   text_log.Info("serving " + std::to_string(vms.size()) + " VMs over " +
                 std::string(transport->name()));
   int sig = 0;
-  // STATUS= once a minute, and within a second of a policy change (whoever reloads it).
+  // STATUS= once a minute, and within a second of a policy change (whoever reloads it); SIGHUP
+  // re-reads the policy and remote.conf; SIGTERM or SIGINT stops.
   const timespec one_second{1, 0};
   std::string last_policy = PolicyStatus(policy.Get());
   int seconds = 0;
-  while ((sig = sigtimedwait(&stop_signals, nullptr, &one_second)) < 0) {
+  while (true) {
+    sig = sigtimedwait(&stop_signals, nullptr, &one_second);
+    if (sig == SIGHUP) {
+      OnSighup(*env, paths, reloader, pipeline, text_log);
+      continue;
+    }
+    if (sig >= 0) break;
     if (errno != EAGAIN) continue;
     std::string now_policy = PolicyStatus(policy.Get());
     if (++seconds >= kStatusEverySeconds || now_policy != last_policy) {

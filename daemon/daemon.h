@@ -29,6 +29,8 @@ struct DaemonOptions {
   std::size_t journal_cap = limits::kJournalCapV2;  // --journal-cap
   std::size_t journal_cap_v1 = limits::kJournalCapV1;    // --journal-cap-v1
   std::uint64_t spool_quota = limits::kSpoolQuotaBytes;  // --spool-quota, per VM
+  std::uint32_t vm_rate = 10;   // --vm-rate: requests admitted per second per VM
+  std::uint32_t vm_burst = 64;  // tokens a quiet VM accumulates (tests lower it)
   bool log_to_stdout = true;
   std::string containment = "auto";                         // --containment (containment.h)
   int max_pids = kDefaultMaxPids;                           // --max-pids

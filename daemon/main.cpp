@@ -187,6 +187,12 @@ int Run(int argc, char** argv) {
                                     "what one VM's output spool may hold, results waiting for "
                                     "delivery included (default 256MiB; past it: error)")
                          ->type_name("SIZE"));
+  run_only.push_back(
+      app.add_option("--vm-rate", options.vm_rate,
+                     "requests admitted per second per VM, burst 64; more wait in the VM "
+                     "(1-10000; default 10)")
+          ->type_name("N")
+          ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{10000}).description("")));
 
   std::string vm;
   std::optional<std::string> key_arg;

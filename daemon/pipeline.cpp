@@ -6,9 +6,11 @@
 
 #include <algorithm>
 
+#include "daemon/test_hooks.h"
 #include "engine/base/excerpt.h"
 #include "engine/base/units.h"
 #include "engine/decide/decision.h"
+#include "engine/decide/decision_record.h"
 #include "engine/decide/grants.h"
 #include "engine/wire/freshness.h"
 #include "engine/wire/validate.h"
@@ -72,14 +74,18 @@ std::size_t RequestPipeline::InFlight(const std::string& vm) const {
 }
 
 void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
-                                std::string_view reason, const std::string& err_line) {
-  answers_.Put(
-      vm, MakeAnswer(cid, outcome, reason, err_line, BaseMeta(d_.policy->Get(), d_.env->NowMs())));
+                                std::string_view reason, const std::string& err_line,
+                                std::optional<std::string_view> text) {
+  Answer a =
+      MakeAnswer(cid, outcome, reason, err_line, BaseMeta(d_.policy->Get(), d_.env->NowMs()));
+  Audit(vm, a.files, text, nullptr, 0, 0);
+  answers_.Put(vm, std::move(a));
 }
 
 SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int64_t wait_ms) {
   SweepReport report;
-  // Claims never exceed what dom0 admits for the VM now: its free share of the workers.
+  // Claims never exceed what dom0 admits for the VM now: its free share of the workers and its
+  // admission tokens (--vm-rate). The rest wait in the VM's pending/, still withdrawable.
   std::size_t free_share = d_.scheduler->FreeShare(vm);
   if (free_share == 0 && !recover) free_share = d_.scheduler->WaitForFreeShare(vm, wait_ms);
   if (free_share == 0 && !recover) {
@@ -88,12 +94,13 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
   }
   ScriptParams params{
       .op = recover ? ScriptOp::kRecover : ScriptOp::kFetch,
-      .max_claims = static_cast<std::uint32_t>(std::min<std::size_t>(d_.max_claims, free_share)),
+      .max_claims = static_cast<std::uint32_t>(std::min<std::size_t>(AdmitClaims(vm), free_share)),
       .pairing_delay_ms = d_.pairing_delay_ms,
       .wait_ms = wait_ms};
   FetchOutcome fetched = d_.transport->Fetch(vm, params);
   report.reached = fetched.status.ok();
   report.claimed = fetched.records.size();
+  if (d_.admission) d_.admission->Take(vm, static_cast<std::uint32_t>(report.claimed));
   if (!fetched.status.ok() && ShouldLogFault(vm + " fetch " + fetched.status.error().code)) {
     d_.log->Write(
         LogCategory::kError, {.vm = vm, .reason = fetched.status.error().code},
@@ -164,11 +171,14 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
         }
         break;
       case Verdict::kAnswer:
-        d_.log->Write(RefusalCategory(v.reason), {.vm = vm,
-                                                  .id = record.cid,
-                                                  .outcome = LogOutcome(v.outcome),
-                                                  .reason = ReasonCodeName(v.reason)});
-        AnswerNow(vm, record.cid, v.outcome, ReasonCodeName(v.reason), v.err);
+        if (ShouldLogRefusal(vm, ReasonCodeName(v.reason))) {
+          d_.log->Write(RefusalCategory(v.reason), {.vm = vm,
+                                                    .id = record.cid,
+                                                    .outcome = LogOutcome(v.outcome),
+                                                    .reason = ReasonCodeName(v.reason)});
+        }
+        AnswerNow(vm, record.cid, v.outcome, ReasonCodeName(v.reason), v.err,
+                  record.body ? std::optional<std::string_view>(*record.body) : std::nullopt);
         ++report.answered;
         break;
       case Verdict::kAccept: {
@@ -191,6 +201,7 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
 
   // Step 12: the commit point. Nothing accepted here ever runs twice.
   auto verdicts = d_.journal->AcceptBatch(rows);
+  TestCrashPoint("after-accept");
   for (std::size_t i = 0; i < works.size(); ++i) {
     const Work& w = works[i];
     if (!verdicts) {
@@ -207,12 +218,12 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
         continue;
       case AcceptVerdict::kStale:
         AnswerNow(vm, w.cid, Outcome::kAuth, ReasonCodeName(ReasonCode::kStale),
-                  "qvm-remote: request too old for dom0's journal; check the VM's clock");
+                  "qvm-remote: request too old for dom0's journal; check the VM's clock", w.body);
         ++report.answered;
         continue;
       case AcceptVerdict::kFull:
         AnswerNow(vm, w.cid, Outcome::kAuth, ReasonCodeName(ReasonCode::kJournalFull),
-                  "qvm-remote: dom0's journal for this VM is full; ask the administrator");
+                  "qvm-remote: dom0's journal for this VM is full; ask the administrator", w.body);
         ++report.answered;
         continue;
       case AcceptVerdict::kAccepted:
@@ -252,8 +263,10 @@ void RequestPipeline::Decide(const Work& w) {
     meta.decision = "deny";
     Answer a = MakeAnswer(w.cid, Outcome::kDenied, ReasonCodeName(ReasonCode::kPolicyError),
                           "qvm-remote: denied: dom0's policy does not load (" + where + ")", meta);
-    d_.log->Write(LogCategory::kDenied,
-                  {.vm = w.vm, .id = w.cid, .outcome = "denied", .reason = "policy-error"});
+    if (ShouldLogRefusal(w.vm, "policy-error")) {
+      d_.log->Write(LogCategory::kDenied,
+                    {.vm = w.vm, .id = w.cid, .outcome = "denied", .reason = "policy-error"});
+    }
     Finish(w, std::move(a), "denied", 126, 0, 0, "", started);
     return;
   }
@@ -269,12 +282,14 @@ void RequestPipeline::Decide(const Work& w) {
     meta.reason = decision.message;
     Answer a =
         MakeAnswer(w.cid, Outcome::kDenied, decision.reason_code, DeniedLine(decision), meta);
-    d_.log->Write(LogCategory::kDenied, {.vm = w.vm,
-                                         .id = w.cid,
-                                         .outcome = "denied",
-                                         .rule = decision.rule,
-                                         .reason = decision.reason_code});
-    Finish(w, std::move(a), "denied", 126, 0, 0, "", started);
+    if (ShouldLogRefusal(w.vm, decision.reason_code)) {  // a `deny` VM's flood: one a second
+      d_.log->Write(LogCategory::kDenied, {.vm = w.vm,
+                                           .id = w.cid,
+                                           .outcome = "denied",
+                                           .rule = decision.rule,
+                                           .reason = decision.reason_code});
+    }
+    Finish(w, std::move(a), "denied", 126, 0, 0, "", started, &decision);
     return;
   }
 
@@ -289,7 +304,7 @@ void RequestPipeline::Decide(const Work& w) {
         MakeAnswer(w.cid, Outcome::kTimeout, "",
                    "qvm-remote: the deadline passed before a worker was free; nothing ran", meta);
     d_.log->Write(LogCategory::kTimeout, {.vm = w.vm, .id = w.cid, .outcome = "timeout"});
-    Finish(w, std::move(a), "timeout", 124, 0, 0, "", started);
+    Finish(w, std::move(a), "timeout", 124, 0, 0, "", started, &decision);
     return;
   }
   if (d_.dry_run) {
@@ -298,8 +313,10 @@ void RequestPipeline::Decide(const Work& w) {
     a.files.err.bytes.clear();
     a.files.out.bytes = "qvm-remote: dry run: would run with the " + meta.executor +
                         " executor at level " + meta.level + " by rule " + decision.rule + "\n";
+    // What would have run: the plan the executor would follow, as `check --json` prints it.
+    if (decision.has_plan) a.files.out.bytes += "plan: " + DumpJson(PlanJson(decision.plan)) + "\n";
     d_.log->Write(LogCategory::kDry, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
-    Finish(w, std::move(a), "ok", 0, a.files.out.bytes.size(), 0, "", started);
+    Finish(w, std::move(a), "ok", 0, a.files.out.bytes.size(), 0, "", started, &decision);
     return;
   }
   Executor* const executor = decision.executor == ExecutorKind::kArgv    ? d_.argv_executor
@@ -312,7 +329,7 @@ void RequestPipeline::Decide(const Work& w) {
                           meta);
     d_.log->Write(LogCategory::kError,
                   {.vm = w.vm, .id = w.cid, .outcome = "error", .reason = "no-shell-executor"});
-    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
     return;
   }
 
@@ -326,7 +343,7 @@ void RequestPipeline::Decide(const Work& w) {
                           meta);
     d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "spool"},
                   spool.error().message);
-    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
     return;
   }
   auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
@@ -336,16 +353,18 @@ void RequestPipeline::Decide(const Work& w) {
     d_.spool->Remove(w.vm, w.cid);
     Answer a = MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
                           "qvm-remote: dom0 could not journal the start; nothing ran", meta);
-    Finish(w, std::move(a), "error", 255, 0, 0, "", started);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
     return;
   }
+  TestCrashPoint("after-start");
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
+  const std::shared_ptr<const ExecPath> exec_path = CurrentExecPath();  // SIGHUP may swap it
   ExecRequest exec;
   exec.vm = w.vm;
   exec.cid = w.cid;
   exec.deadline = deadline;
   exec.timeout_seconds = timeout;
-  exec.exec_path = &d_.exec_path;
+  exec.exec_path = exec_path.get();
   exec.text = w.body;  // the shell executor runs it; the argv executor runs the plan
   exec.cancel = d_.stop_running;
   ExecResult result = executor->Run(decision, exec, *spool);
@@ -381,12 +400,13 @@ void RequestPipeline::Decide(const Work& w) {
     d_.log->Write(LogCategory::kTrunc, {.vm = w.vm, .id = w.cid}, result.truncation);
   }
   Finish(w, std::move(a), std::string(OutcomeName(result.outcome)), result.status,
-         result.stdout_bytes, result.stderr_bytes, result.truncation, started);
+         result.stdout_bytes, result.stderr_bytes, result.truncation, started, &decision);
 }
 
 void RequestPipeline::Finish(const Work& w, Answer answer, const std::string& outcome, int status,
                              std::uint64_t out_bytes, std::uint64_t err_bytes,
-                             const std::string& truncated, TimeMs started_ms) {
+                             const std::string& truncated, TimeMs started_ms,
+                             const Decision* decision) {
   (void)started_ms;
   FinishedInfo info;
   info.status = status;
@@ -401,7 +421,10 @@ void RequestPipeline::Finish(const Work& w, Answer answer, const std::string& ou
     d_.log->Write(LogCategory::kError, {.vm = w.vm, .id = w.cid, .reason = "journal"},
                   s.error().message);
   }
+  TestCrashPoint("after-finish");
   answer.journaled = true;
+  Audit(w.vm, answer.files, w.body.empty() ? std::nullopt : std::optional<std::string_view>(w.body),
+        decision, out_bytes, err_bytes);
   answers_.Put(w.vm, std::move(answer));
 }
 
@@ -413,7 +436,9 @@ DeliverReport RequestPipeline::Deliver(const std::string& vm) {
   DeliveryBatch batch;
   for (const Answer& a : answers) batch.results.push_back(a.files);
   batch.removals = removals;
+  batch.audit_lines = VmAuditLines(answers);
   DeliveryOutcome delivered = d_.transport->Deliver(vm, batch);
+  TestCrashPoint("before-ack");
   const TimeMs now = d_.env->NowMs();
   for (const Ack& ack : delivered.acks) {
     if (ack.kind == AckKind::kFailed) continue;  // kept; retried with the next delivery

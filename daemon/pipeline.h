@@ -21,10 +21,13 @@
 #include <atomic>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
+#include "daemon/admission.h"
 #include "daemon/answers.h"
+#include "daemon/audit_log.h"
 #include "daemon/backoff.h"
 #include "daemon/exec_path.h"
 #include "daemon/executor.h"
@@ -37,6 +40,7 @@
 #include "daemon/text_log.h"
 #include "daemon/transport.h"
 #include "engine/base/env.h"
+#include "engine/decide/decision.h"
 
 namespace qvmr {
 
@@ -65,6 +69,11 @@ struct PipelineDeps {
   // Set by the daemon's shutdown: running commands are stopped and left `started` in the journal,
   // to be answered `interrupted` by the next start's restart table. Null: never.
   const std::atomic<bool>* stop_running = nullptr;
+  // Optional (null = none): the audit trail, admission per VM (a sweep claims at most the VM's
+  // tokens), and the limiter of repeated refusal lines in the text log (pipeline_audit.cpp).
+  AuditLog* audit = nullptr;
+  Admission* admission = nullptr;
+  LogLimiter* refusal_limiter = nullptr;
 };
 
 struct SweepReport {
@@ -106,14 +115,27 @@ class RequestPipeline {
   std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
   std::size_t InFlight(const std::string& vm) const;
 
+  // Replaces the exec path for requests that start from now on (SIGHUP re-reads remote.conf);
+  // a command already running keeps the one it started with. Thread-safe.
+  void SetExecPath(ExecPath exec_path);
+
  private:
   struct Work;
   void Decide(const Work& work);
   void Finish(const Work& work, Answer answer, const std::string& outcome, int status,
               std::uint64_t out_bytes, std::uint64_t err_bytes, const std::string& truncated,
-              TimeMs started_ms);
+              TimeMs started_ms, const Decision* decision = nullptr);
   void AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
-                 std::string_view reason, const std::string& err_line);
+                 std::string_view reason, const std::string& err_line,
+                 std::optional<std::string_view> text = std::nullopt);
+  // pipeline_audit.cpp: the audit line of an answer (its .meta says outcome, reason and policy),
+  // the VM-side audit.log lines of a delivery, and the budgets' part of a sweep.
+  void Audit(const std::string& vm, const DeliveryItem& files, std::optional<std::string_view> text,
+             const Decision* decision, std::uint64_t out_bytes, std::uint64_t err_bytes);
+  std::vector<std::string> VmAuditLines(const std::vector<Answer>& answers) const;
+  std::shared_ptr<const ExecPath> CurrentExecPath() const;
+  std::uint32_t AdmitClaims(const std::string& vm);
+  bool ShouldLogRefusal(const std::string& vm, std::string_view reason);
 
   // False when d_.faults says this fault class was logged within its interval.
   bool ShouldLogFault(const std::string& fault_class) const;
@@ -122,6 +144,8 @@ class RequestPipeline {
   AnswerBox answers_;
   mutable std::mutex inflight_mu_;
   std::map<std::string, std::size_t> inflight_;
+  mutable std::mutex exec_path_mu_;
+  std::shared_ptr<const ExecPath> exec_path_override_;  // null: d_.exec_path
 };
 
 }  // namespace qvmr

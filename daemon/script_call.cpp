@@ -330,6 +330,10 @@ DeliveryOutcome CallDeliver(Processes& processes, const CallCommand& command,
     auto line = AuditLine(batch.audit_line);
     if (line) pieces.push_back(Piece{*line, Fd(), 0});
   }
+  for (const std::string& audit : batch.audit_lines) {
+    auto line = AuditLine(audit);
+    if (line) pieces.push_back(Piece{*line, Fd(), 0});
+  }
   pieces.push_back(Piece{DeliveryEndLine(), Fd(), 0});
   StdinFeed feed(std::move(pieces));
   AckReader reader;

@@ -49,6 +49,7 @@ struct DeliveryBatch {
   std::vector<DeliveryItem> results;
   std::vector<std::pair<QueueDir, std::string>> removals;  // cid or cid.auth names only
   std::string audit_line;                                  // "" = none
+  std::vector<std::string> audit_lines;  // more lines for ~/.qvm-remote/audit.log, in order
 };
 
 struct FetchOutcome {

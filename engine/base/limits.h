@@ -61,6 +61,11 @@ inline constexpr std::size_t kMaxVmNameBytes = 31;
 // CONTRACT: the audit line's excerpt of a command text, and its size under the volume cap.
 inline constexpr std::size_t kAuditExcerptBytes = 4096;
 inline constexpr std::size_t kAuditExcerptCappedBytes = 256;
+// CONTRACT: audit bytes one VM may write per minute before its excerpts shrink; past twice this,
+// its lines are only counted and summarised once a minute. The decision record embedded in a
+// line is cut (plan and per-command list dropped) past kAuditRecordBytes.
+inline constexpr std::size_t kAuditVolumePerMinuteBytes = 1 << 20;
+inline constexpr std::size_t kAuditRecordBytes = 8192;
 // RE2's memory budget for the compiled `blocked` set (program and DFA cache together): one
 // search holds at most this much; a set that needs more fails to load, and a search that runs
 // out denies (code `limit`), never reads as "not blocked".

@@ -1,11 +1,17 @@
 #include "support/daemon_local_world.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <sstream>
 
 #include "engine/base/env.h"
 #include "engine/wire/meta.h"
@@ -73,7 +79,11 @@ int LocalWorld::Ticks() const {
 }
 
 std::string LocalWorld::NewCid() {
-  std::time_t now = std::time(nullptr);
+  return NewCidAt(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+}
+
+std::string LocalWorld::NewCidAt(std::int64_t ms) {
+  std::time_t now = static_cast<std::time_t>(ms / 1000);
   std::tm tm;
   gmtime_r(&now, &tm);
   char buf[64];
@@ -127,6 +137,85 @@ std::string LocalWorld::MetaValue(const std::string& vm, const std::string& cid,
   if (key == "policy") return meta->policy;
   if (key == "level") return meta->level;
   return "<unknown key>";
+}
+
+void LocalWorld::SetClockOffsetMs(std::int64_t ms) {
+  tmp_.MakeDir("root/run/qvm-remote");
+  tmp_.WriteFile("root/run/qvm-remote/test-clock-offset-ms", std::to_string(ms) + "\n", 0644);
+}
+
+std::vector<nlohmann::json> LocalWorld::AuditLines() const {
+  std::vector<nlohmann::json> lines;
+  std::string text = ReadWholeFile(AuditFile());
+  if (text == "<missing>") return lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      ADD_FAILURE() << "audit line does not parse: " << line;
+      j = line;
+    }
+    lines.push_back(std::move(j));
+  }
+  return lines;
+}
+
+std::string LocalWorld::TextLogText() const {
+  return ReadWholeFile(root() + "/var/log/qubes/qvm-remote.log");
+}
+
+std::string LocalWorld::VmAuditLog(const std::string& vm) const {
+  return ReadWholeFile(tmp_.Sub("vms/" + vm + "/.qvm-remote/audit.log"));
+}
+
+std::vector<std::string> LocalWorld::BinaryArgs(const std::vector<std::string>& extra) const {
+  std::vector<std::string> args = {std::string(QVMR_BIN_DIR) + "/qvm-remote-dom0",
+                                   "--root",
+                                   root(),
+                                   "--transport",
+                                   "local",
+                                   "--local-dir",
+                                   tmp_.Sub("vms"),
+                                   "--policy-dir",
+                                   root() + "/etc/qubes/remote-policy.d"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+int LocalWorld::StartBinary(const std::vector<std::string>& args,
+                            const std::vector<std::string>& env_extra) const {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.push_back(*e);
+  env_strings.insert(env_strings.end(), env_extra.begin(), env_extra.end());
+  std::vector<char*> argv, envp;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_WRONLY);
+    if (devnull >= 0) ::dup2(devnull, 1);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int LocalWorld::RunBinary(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env_extra) const {
+  int pid = StartBinary(args, env_extra);
+  int status = 0;
+  if (pid <= 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int LocalWorld::StopBinary(int pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace qvmr::testing
