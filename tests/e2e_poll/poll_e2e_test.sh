@@ -244,7 +244,8 @@ scenario_hostile() {
   before=$(ls -la "$target" | md5sum)
   "$SIM/vm" vm1 "rm -rf .qvm-remote/queue/results && ln -s $target .qvm-remote/queue/results"
   client vm1 6 'echo through-symlink' > /dev/null 2>&1 || true
-  wait_for "the symlinked queue is refused and logged" 15 'grep -q "vm=vm1 reason=vm-script-error fetch: symlinked-queue" "$OUT"'
+  wait_for "the symlinked queue is refused and logged" 30 \
+    'grep -Eq "vm=vm1 reason=vm-script-error (fetch|deliver): symlinked-queue" "$OUT"'
   out=$(client vm2 20 'echo vm2-ok')
   eq "vm2 is served meanwhile" vm2-ok "$out"
   after=$(ls -la "$target" | md5sum)
