@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "daemon/exec_path.h"
 #include "daemon/processes.h"
 #include "daemon/spool.h"
+#include "daemon/started_cell.h"
 #include "engine/base/codes.h"
 #include "engine/base/env.h"
 #include "engine/decide/decision.h"
@@ -48,6 +50,13 @@ struct ExecRequest {
   // deadline and the result is `interrupted` (the pipeline leaves it to the next start's restart
   // table). Null: never. Outlives Run.
   const std::atomic<bool>* cancel = nullptr;
+  // Called once, on the worker's thread, when the command's cell exists and its first process
+  // is forked, in the cell and its own session, but has not exec'd: that child waits until this
+  // returns (SpawnSpec::before_exec). The pipeline journals `started` from it. false means "the
+  // start could not be made durable": the child never execs, nothing else is started, and the
+  // result is kError. Not called when no process was ever forked (e.g. the program was not
+  // found). Empty: not called.
+  std::function<bool(const StartedFacts&)> on_started;
 };
 
 struct ExecResult {

@@ -58,8 +58,10 @@ enum class Abort { kNone, kDeadline, kSpool, kSpawn, kCancel };
 
 class ArgvRun {
  public:
-  ArgvRun(Processes& processes, const ExecRequest& request, RequestSpool& spool, Cell* cell)
+  ArgvRun(Processes& processes, const ExecRequest& request, RequestSpool& spool, Cell* cell,
+          ContainmentKind kind)
       : processes_(processes),
+        kind_(kind),
         request_(request),
         spool_(spool),
         cell_(cell),
@@ -106,7 +108,11 @@ class ArgvRun {
     spool_.err->Write(line.data(), line.size());
   }
 
+  // Reports the first started process through request_.on_started; false: abort the run.
+  bool ReportStarted(pid_t leader);
+
   Processes& processes_;
+  ContainmentKind kind_;  // meaningful only with a cell
   const ExecRequest& request_;
   RequestSpool& spool_;
   Cell* cell_;  // nullptr without containment
@@ -116,6 +122,8 @@ class ArgvRun {
   Fd out_read_, out_write_, err_read_, err_write_;
   Abort abort_ = Abort::kNone;
   bool started_any_ = false;
+  bool reported_ = false;       // on_started was called
+  bool start_refused_ = false;  // ...and returned false
   std::string notes_;
 };
 
@@ -208,7 +216,24 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
       spec.stdout_fd = fds[1];
       spec.stderr_fd = fds[2];
       if (cell_ != nullptr) spec.cell = &cell_->entry();
+      const bool first = !reported_;
+      if (first && request_.on_started) {
+        // The journal's `started` row is durable before the first program execs.
+        spec.before_exec = [this](pid_t pid) { return ReportStarted(pid); };
+      }
       SpawnResult spawned = processes_.Spawn(spec);
+      if (first && request_.on_started && !reported_) {
+        // Refused (or the child failed before asking): nothing of the program ran.
+        if (spawned.kind == SpawnResult::Kind::kStarted) {
+          processes_.Signal(KillTree{{spawned.child.pid}, cell_}, SIGKILL);
+          processes_.Release(spawned.child);
+        }
+      }
+      if (start_refused_) {
+        MidRunNote("qvm-remote: dom0 could not journal the start; nothing ran\n");
+        abort_ = Abort::kSpawn;
+        break;
+      }
       switch (spawned.kind) {
         case SpawnResult::Kind::kStarted:
           tree.process_groups.push_back(spawned.child.pid);
@@ -256,6 +281,16 @@ int ArgvRun::RunPipeline(const Pipeline& pipeline) {
     }
   }
   return status;
+}
+
+bool ArgvRun::ReportStarted(pid_t leader) {
+  reported_ = true;
+  StartedFacts facts;
+  facts.containment_id = StartedContainmentId(kind_, cell_, leader);
+  facts.leader_pid = leader;
+  facts.leader_start_time = ProcessStartTime(leader).value_or(0);
+  start_refused_ = !request_.on_started(facts);
+  return !start_refused_;
 }
 
 void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
@@ -375,7 +410,8 @@ class ArgvExecutor : public Executor {
       spool.err->AppendNote(note);
       result.notes = note;
     } else {
-      ArgvRun run(*processes_, request, spool, cell->get());
+      ArgvRun run(*processes_, request, spool, cell->get(),
+                  containment_ != nullptr ? containment_->kind() : ContainmentKind::kNone);
       const int status = run.RunPlan(decision.plan);
       // Every stage is reaped; whatever is left in the cell dies and its TMPDIR goes.
       if (*cell != nullptr) (void)(*cell)->Close();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "daemon/started_cell.h"
 #include "daemon/test_hooks.h"
 #include "engine/base/excerpt.h"
 #include "engine/base/units.h"
@@ -346,17 +347,6 @@ void RequestPipeline::Decide(const Work& w) {
     Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
     return;
   }
-  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
-  if (auto s = d_.journal->MarkStarted(
-          w.vm, w.cid, StartedInfo{"", boot_id ? std::string(*boot_id) : "", 0, started});
-      !s) {
-    d_.spool->Remove(w.vm, w.cid);
-    Answer a = MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
-                          "qvm-remote: dom0 could not journal the start; nothing ran", meta);
-    Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
-    return;
-  }
-  TestCrashPoint("after-start");
   d_.log->Write(LogCategory::kExec, {.vm = w.vm, .id = w.cid, .rule = decision.rule});
   const std::shared_ptr<const ExecPath> exec_path = CurrentExecPath();  // SIGHUP may swap it
   ExecRequest exec;
@@ -367,7 +357,29 @@ void RequestPipeline::Decide(const Work& w) {
   exec.exec_path = exec_path.get();
   exec.text = w.body;  // the shell executor runs it; the argv executor runs the plan
   exec.cancel = d_.stop_running;
+  // `started` is journaled once the cell and its first process exist (the restart table kills
+  // by what it records); if it cannot be, the executor kills the command.
+  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
+  bool journal_failed = false;
+  exec.on_started = [&](const StartedFacts& facts) {
+    StartedInfo info{facts.containment_id, boot_id ? std::string(*boot_id) : "",
+                     facts.leader_start_time, started};
+    if (auto s = d_.journal->MarkStarted(w.vm, w.cid, info); !s) {
+      journal_failed = true;
+      return false;
+    }
+    TestCrashPoint("after-start");
+    return true;
+  };
   ExecResult result = executor->Run(decision, exec, *spool);
+  if (journal_failed) {
+    d_.spool->Remove(w.vm, w.cid);
+    Answer a =
+        MakeAnswer(w.cid, Outcome::kError, ReasonCodeName(ReasonCode::kJournal),
+                   "qvm-remote: dom0 could not journal the start; the command was killed", meta);
+    Finish(w, std::move(a), "error", 255, 0, 0, "", started, &decision);
+    return;
+  }
   if (result.outcome == Outcome::kInterrupted) {
     // Stopped by the shutdown: the row stays `started`; the next start answers `interrupted`.
     d_.log->Write(LogCategory::kInterrupted, {.vm = w.vm, .id = w.cid, .outcome = "interrupted"});
@@ -538,9 +550,9 @@ Status RequestPipeline::Recover() {
       why = "qvm-remote: dom0 restarted while this request ran; it was stopped";
       const StartedInfo* s = row.started ? &*row.started : nullptr;
       if (s && !s->containment_id.empty() && boot_id && *boot_id == s->boot_id) {
-        // A process group id from this boot: whatever is left of the command is killed.
-        pid_t pgid = static_cast<pid_t>(std::stoll(s->containment_id));
-        if (pgid > 1) d_.processes->Signal(KillTree{{pgid}}, SIGKILL);
+        // This boot: whatever is left of the command dies, where it is provably ours
+        // (started_cell.h: a cgroup path of this instance, or a leader whose start time matches).
+        (void)KillStartedLeftovers(s->containment_id, s->leader_start_time);
       }
     }
     d_.log->Write(LogCategory::kInterrupted, {.vm = vm, .id = cid, .outcome = "interrupted"});

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,11 @@ struct SpawnSpec {
   // The command's cell (containment.h): the child enters it before exec (a failure to enter is
   // an exec failure: nothing runs outside its cell). nullptr: no containment.
   const CellEntry* cell = nullptr;
+  // Called in the parent once the child is forked, in its cell and its own session, but BEFORE
+  // it execs: the child blocks on a pipe until this returns. true lets it exec; false makes it
+  // _exit instead (Spawn then reports kExecFailed with ECANCELED; nothing of the program ran).
+  // Runs on the caller's thread; `pid` is the child's (its process group id). Empty: none.
+  std::function<bool(pid_t pid)> before_exec = nullptr;
 };
 
 // How a child exited: exit code 0–255, or killed by a signal.

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,6 +53,25 @@ void CloseFdsAbove2(int keep) {
   }
 }
 
+// Closes (not just marks) every descriptor above 2 but `a` and `b`. Async-signal-safe.
+void CloseAllAbove2Except(int a, int b) {
+  const unsigned lo = static_cast<unsigned>(a < b ? a : b);
+  const unsigned hi = static_cast<unsigned>(a < b ? b : a);
+  if (lo >= 3 && syscall(SYS_close_range, 3u, lo - 1, 0u) == 0 &&
+      (hi == lo + 1 || syscall(SYS_close_range, lo + 1, hi - 1, 0u) == 0) &&
+      syscall(SYS_close_range, hi + 1, ~0u, 0u) == 0) {
+    return;
+  }
+  struct rlimit limit;
+  long max_fd = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    max_fd = static_cast<long>(limit.rlim_cur);
+  }
+  for (long fd = 3; fd < max_fd; ++fd) {
+    if (fd != a && fd != b) close(static_cast<int>(fd));
+  }
+}
+
 [[noreturn]] void ReportAndExit(int report_fd, int error_number) {
   // A short write on a fresh pipe cannot be partial; if it fails the parent sees EOF and a
   // non-zero status, which it reports as a spawn failure.
@@ -61,7 +81,7 @@ void CloseFdsAbove2(int keep) {
 
 // Runs in the child between fork and execve: async-signal-safe calls only.
 [[noreturn]] void ChildSetUpAndExec(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                                    pid_t parent, int report_fd) {
+                                    pid_t parent, int report_fd, int gate_fd) {
   // Default dispositions first (the daemon's handlers must never run in the child), then the
   // empty mask; the parent blocked every signal around fork, so nothing was delivered yet.
   struct sigaction default_action;
@@ -109,6 +129,20 @@ void CloseFdsAbove2(int keep) {
   for (int i = 0; i < 3; ++i) {
     // dup2 clears close-on-exec on the new descriptor.
     if (dup2(parked[i], i) < 0) ReportAndExit(report_fd, errno);
+  }
+  if (gate_fd >= 0) {
+    // Wait for the parent's go (SpawnSpec::before_exec): one byte, or EOF for "do not run".
+    // Nothing of the daemon's stays open meanwhile (e.g. its instance lock): a daemon dying
+    // here must not leave its lock held by a child that has not yet received its death signal.
+    CloseAllAbove2Except(report_fd, gate_fd);
+    char go = 1;
+    if (write(gate_fd, &go, 1) != 1) ReportAndExit(report_fd, ECANCELED);  // "ready"
+    ssize_t got;
+    do {
+      got = read(gate_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) ReportAndExit(report_fd, ECANCELED);
+    close(gate_fd);
   }
   CloseFdsAbove2(report_fd);
 
@@ -158,6 +192,16 @@ class PosixProcesses : public Processes {
       return result;
     }
 
+    int gate[2] = {-1, -1};
+    // A socket pair, both ways: the child says "ready" once it is in its cell and session with
+    // nothing of the daemon's open; the parent then calls before_exec and says "go".
+    if (spec.before_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0) {
+      result.error_number = errno;
+      close(report[0]);
+      close(report[1]);
+      return result;
+    }
+
     // The fork happens on the spawner thread (spawner.h: PR_SET_PDEATHSIG follows the forking
     // thread); the exec report is awaited here.
     pid_t pid = -1;
@@ -170,16 +214,33 @@ class PosixProcesses : public Processes {
       pid = spec.cell != nullptr ? ForkIntoCell(*spec.cell) : fork();
       if (pid == 0) {
         close(report[0]);
-        ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1]);
+        if (gate[1] >= 0) close(gate[1]);
+        ChildSetUpAndExec(spec, argv.data(), envp.data(), parent, report[1], gate[0]);
       }
       fork_errno = errno;
       pthread_sigmask(SIG_SETMASK, &old, nullptr);
     });
     close(report[1]);
+    if (gate[0] >= 0) close(gate[0]);
     if (pid < 0) {
+      if (gate[1] >= 0) close(gate[1]);
       close(report[0]);
       result.error_number = fork_errno;
       return result;
+    }
+
+    if (gate[1] >= 0) {
+      // "ready", or EOF when the child failed before the gate (its report says why).
+      char ready = 0;
+      ssize_t said;
+      do {
+        said = read(gate[1], &ready, 1);
+      } while (said < 0 && errno == EINTR);
+      if (said == 1 && spec.before_exec(pid)) {
+        const char go = 1;
+        (void)!write(gate[1], &go, 1);
+      }
+      close(gate[1]);  // EOF without the byte: the child _exits with ECANCELED
     }
 
     int child_errno = 0;

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "daemon/journal.h"
+#include "daemon/started_cell.h"
 #include "support/daemon_local_world.h"
 
 namespace qvmr {
@@ -58,8 +59,10 @@ TEST_F(DaemonRestart, KillsWhatAStartedRequestLeftOfThisBootThenAnswersInterrupt
   }
   ASSERT_GT(leftover, 0);
   ::usleep(100 * 1000);  // let it reach setsid (its own group), or the kill misses it
-  ASSERT_TRUE(
-      journal_->MarkStarted("work", cid, StartedInfo{std::to_string(leftover), BootId(), 0, 0}));
+  auto start_time = ProcessStartTime(leftover);
+  ASSERT_TRUE(start_time);
+  ASSERT_TRUE(journal_->MarkStarted(
+      "work", cid, StartedInfo{"pgid:" + std::to_string(leftover), BootId(), *start_time, 0}));
   journal_.reset();
   ASSERT_EQ(w_.RunOnce(), 0);
   int status = 0;
@@ -67,6 +70,29 @@ TEST_F(DaemonRestart, KillsWhatAStartedRequestLeftOfThisBootThenAnswersInterrupt
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(w_.MetaValue("work", cid, "outcome"), "interrupted");
   EXPECT_THAT(w_.Result("work", cid, "err"), HasSubstr("while this request ran"));
+}
+
+// The pid was recycled: the process holding it now started at another time, so it is not ours.
+TEST_F(DaemonRestart, LeavesAProcessAloneWhenItsStartTimeIsNotTheJournaledOne) {
+  std::string cid = Accept();
+  pid_t bystander = ::fork();
+  if (bystander == 0) {
+    ::setsid();
+    ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(bystander, 0);
+  ::usleep(100 * 1000);
+  auto start_time = ProcessStartTime(bystander);
+  ASSERT_TRUE(start_time);
+  ASSERT_TRUE(journal_->MarkStarted(
+      "work", cid, StartedInfo{"pgid:" + std::to_string(bystander), BootId(), *start_time + 1, 0}));
+  journal_.reset();
+  ASSERT_EQ(w_.RunOnce(), 0);
+  EXPECT_EQ(::waitpid(bystander, nullptr, WNOHANG), 0) << "another start time is another process";
+  ::kill(bystander, SIGKILL);
+  ::waitpid(bystander, nullptr, 0);
+  EXPECT_EQ(w_.MetaValue("work", cid, "outcome"), "interrupted");
 }
 
 TEST_F(DaemonRestart, LeavesProcessesOfAnotherBootAlone) {
@@ -79,7 +105,8 @@ TEST_F(DaemonRestart, LeavesProcessesOfAnotherBootAlone) {
   }
   ::usleep(100 * 1000);
   ASSERT_TRUE(journal_->MarkStarted("work", cid,
-                                    StartedInfo{std::to_string(bystander), "another-boot", 0, 0}));
+                                    StartedInfo{"pgid:" + std::to_string(bystander), "another-boot",
+                                                ProcessStartTime(bystander).value_or(0), 0}));
   journal_.reset();
   ASSERT_EQ(w_.RunOnce(), 0);
   EXPECT_EQ(::waitpid(bystander, nullptr, WNOHANG), 0) << "a pid of another boot is not ours";
