@@ -102,8 +102,11 @@ TEST_P(ContainmentTreeTest, KillsTheWholeTreeAtTheDeadline) {
   const int status = WaitForExit(pid, 5000);
   ASSERT_NE(status, -1);
   EXPECT_TRUE(WIFSIGNALED(status));
-  EXPECT_TRUE((*cell)->Close().ok());
+  // SIGKILL is delivered at once, but a loaded machine may take a moment to tear the tree down;
+  // a tree that survives is still a failure after 5 s.
+  for (int i = 0; i < 50 && !MarkedProcesses(marker).empty(); ++i) ::usleep(100 * 1000);
   EXPECT_TRUE(MarkedProcesses(marker).empty());
+  EXPECT_TRUE((*cell)->Close().ok());
 }
 
 TEST_P(ContainmentTreeTest, KillsWhatTheMainProcessLeftBehindWhenItExits) {
