@@ -4,9 +4,9 @@
 
 #include <set>
 
+#include "engine/base/trust.h"
 #include "engine/base/units.h"
 #include "engine/base/vm_name.h"
-#include "engine/base/trust.h"
 #include "engine/policy/policy_loader.h"
 
 namespace qvmr {
