@@ -66,7 +66,10 @@ std::string DeniedLine(const Decision& d) {
 
 }  // namespace
 
-RequestPipeline::RequestPipeline(PipelineDeps deps) : d_(std::move(deps)) {}
+RequestPipeline::RequestPipeline(PipelineDeps deps) : d_(std::move(deps)) {
+  // The boot id never changes while the daemon runs: read it once, not once per command.
+  if (auto id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64); id) boot_id_ = *id;
+}
 
 std::size_t RequestPipeline::InFlight(const std::string& vm) const {
   std::lock_guard<std::mutex> lock(inflight_mu_);
@@ -359,11 +362,9 @@ void RequestPipeline::Decide(const Work& w) {
   exec.cancel = d_.stop_running;
   // `started` is journaled once the cell and its first process exist (the restart table kills
   // by what it records); if it cannot be, the executor kills the command.
-  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
   bool journal_failed = false;
   exec.on_started = [&](const StartedFacts& facts) {
-    StartedInfo info{facts.containment_id, boot_id ? std::string(*boot_id) : "",
-                     facts.leader_start_time, started};
+    StartedInfo info{facts.containment_id, boot_id_, facts.leader_start_time, started};
     if (auto s = d_.journal->MarkStarted(w.vm, w.cid, info); !s) {
       journal_failed = true;
       return false;
@@ -511,7 +512,6 @@ Status RequestPipeline::Recover() {
   if (!rows) return rows.error();
   const PolicySnapshot policy = d_.policy->Get();
   const TimeMs now = d_.env->NowMs();
-  auto boot_id = d_.env->ReadFile("/proc/sys/kernel/random/boot_id", 64);
   for (const JournalRow& row : *rows) {
     const std::string& vm = row.accepted.vm;
     const std::string& cid = row.accepted.cid;
@@ -549,7 +549,7 @@ Status RequestPipeline::Recover() {
     if (row.state == JournalState::kStarted) {
       why = "qvm-remote: dom0 restarted while this request ran; it was stopped";
       const StartedInfo* s = row.started ? &*row.started : nullptr;
-      if (s && !s->containment_id.empty() && boot_id && *boot_id == s->boot_id) {
+      if (s && !s->containment_id.empty() && !boot_id_.empty() && boot_id_ == s->boot_id) {
         // This boot: whatever is left of the command dies, where it is provably ours
         // (started_cell.h: a cgroup path of this instance, or a leader whose start time matches).
         (void)KillStartedLeftovers(s->containment_id, s->leader_start_time);

@@ -141,6 +141,7 @@ class RequestPipeline {
   bool ShouldLogFault(const std::string& fault_class) const;
 
   PipelineDeps d_;
+  std::string boot_id_;  // /proc/sys/kernel/random/boot_id, read at construction ("" unreadable)
   AnswerBox answers_;
   mutable std::mutex inflight_mu_;
   std::map<std::string, std::size_t> inflight_;
