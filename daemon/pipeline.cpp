@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "daemon/started_cell.h"
 #include "daemon/test_hooks.h"
@@ -75,6 +76,14 @@ std::size_t RequestPipeline::InFlight(const std::string& vm) const {
   std::lock_guard<std::mutex> lock(inflight_mu_);
   auto it = inflight_.find(vm);
   return it == inflight_.end() ? 0 : it->second;
+}
+
+bool RequestPipeline::WaitForInFlight(const std::string& vm, MonotonicMs timeout_ms) const {
+  std::unique_lock<std::mutex> lock(inflight_mu_);
+  return inflight_done_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    auto it = inflight_.find(vm);
+    return it == inflight_.end() || it->second == 0;
+  });
 }
 
 void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, Outcome outcome,
@@ -250,8 +259,11 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
     }
     d_.scheduler->Submit(vm, w.request.cid_time, [this, w] {
       Decide(w);
-      std::lock_guard<std::mutex> lock(inflight_mu_);
-      --inflight_[w.vm];
+      {
+        std::lock_guard<std::mutex> lock(inflight_mu_);
+        --inflight_[w.vm];
+      }
+      inflight_done_.notify_all();
     });
   }
   return report;

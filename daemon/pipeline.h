@@ -19,6 +19,7 @@
 #define QVMR_DAEMON_PIPELINE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -114,6 +115,11 @@ class RequestPipeline {
 
   std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
   std::size_t InFlight(const std::string& vm) const;
+  // Waits up to `timeout_ms` for the VM's claimed work to finish (its answers are then in the
+  // box, ready for Deliver); returns whether nothing of the VM is in flight. The VM loop calls it
+  // after a claim so that a quick command's answer goes out in the very next call instead of
+  // waiting behind another fetch. Thread-safe.
+  bool WaitForInFlight(const std::string& vm, MonotonicMs timeout_ms) const;
 
   // Replaces the exec path for requests that start from now on (SIGHUP re-reads remote.conf);
   // a command already running keeps the one it started with. Thread-safe.
@@ -144,6 +150,7 @@ class RequestPipeline {
   std::string boot_id_;  // /proc/sys/kernel/random/boot_id, read at construction ("" unreadable)
   AnswerBox answers_;
   mutable std::mutex inflight_mu_;
+  mutable std::condition_variable inflight_done_;  // a request of some VM left inflight_
   std::map<std::string, std::size_t> inflight_;
   mutable std::mutex exec_path_mu_;
   std::shared_ptr<const ExecPath> exec_path_override_;  // null: d_.exec_path

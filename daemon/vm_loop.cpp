@@ -86,7 +86,11 @@ MonotonicMs VmLoop::Step() {
   recover_ = !r.reached;
   if (!r.reached) return d_.backoff->Failure(sweep_key_);  // the pipeline logged why
   d_.backoff->Success(sweep_key_);
-  if (r.claimed > 0) return 0;  // more may be waiting: fetch again at once
+  if (r.claimed > 0) {
+    // Step 4; then deliver what finished and fetch again at once (more may be waiting).
+    if (options_.answer_grace_ms > 0) pipeline.WaitForInFlight(vm_, options_.answer_grace_ms);
+    return 0;
+  }
   // A sweep that found nothing is not repeated before its wait has passed, whatever the VM's
   // `sleep` did: a compromised VM cannot turn this loop into a stream of qvm-run calls.
   const MonotonicMs took = d_.processes->NowMonotonicMs() - started;
