@@ -8,8 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "daemon/executor.h"
 #include "daemon/tmpdir_charge.h"
@@ -86,6 +89,15 @@ class TmpdirQuotaTest : public ::testing::TestWithParam<ContainmentKind> {
   }
 
   ExecResult Run(Via via, const std::string& text) {
+    auto spool = spool_dir_.Create(kVm, Cid(++runs_), 4 << 20);
+    EXPECT_TRUE(spool.ok());
+    spool_ = std::move(*spool);
+    return RunIn(via, text, Cid(runs_), spool_, nullptr);
+  }
+
+  // Safe to call from several threads at once (each with its own cid and spool).
+  ExecResult RunIn(Via via, const std::string& text, const std::string& cid, RequestSpool& spool,
+                   const std::atomic<bool>* cancel) {
     Decision decision;
     decision.allow = true;
     if (via == Via::kArgv) {
@@ -99,19 +111,17 @@ class TmpdirQuotaTest : public ::testing::TestWithParam<ContainmentKind> {
     }
     ExecRequest request;
     request.vm = kVm;
-    request.cid = Cid(++runs_);
+    request.cid = cid;
+    request.cancel = cancel;
     request.deadline = Processes::Posix()->NowMonotonicMs() + 60000;
     request.timeout_seconds = 60;
     request.exec_path = &exec_path_;
     request.text = text;
-    auto spool = spool_dir_.Create(kVm, request.cid, 4 << 20);
-    EXPECT_TRUE(spool.ok());
-    spool_ = std::move(*spool);
     std::unique_ptr<Executor> executor =
         via == Via::kArgv
             ? NewArgvExecutor(Processes::Posix(), &env_, containment_.get())
             : NewShellExecutor(Processes::Posix(), &env_, containment_.get(), temp_.Sub("work"));
-    return executor->Run(decision, request, spool_);
+    return executor->Run(decision, request, spool);
   }
 
   TempDir temp_;
@@ -156,6 +166,49 @@ TEST_P(TmpdirQuotaTest, ATmpdirPastTheVmsQuotaIsAnsweredErrorAndTheQuotaIsGivenB
     }
     EXPECT_EQ(spool_dir_.Used(kVm), spooled);
   }
+}
+
+TEST_P(TmpdirQuotaTest, TwoCommandsOfOneVmWhoseTmpdirsTogetherPassTheQuotaAreNotBothLeftRunning) {
+  // Each writes 600 KiB of the 1 MiB quota, then waits: whichever measures with the other's
+  // TMPDIR held is past the quota. Once one has been answered, the other is stopped (cancel).
+  constexpr int kCommands = 2;
+  RequestSpool spools[kCommands];
+  ExecResult results[kCommands];
+  for (int i = 0; i < kCommands; ++i) {
+    auto spool = spool_dir_.Create(kVm, Cid(++runs_), 4 << 20);
+    ASSERT_TRUE(spool.ok());
+    spools[i] = std::move(*spool);
+  }
+  std::atomic<bool> cancel{false};
+  std::atomic<int> finished{0};
+  std::thread threads[kCommands];
+  for (int i = 0; i < kCommands; ++i) {
+    threads[i] = std::thread([&, i] {
+      results[i] =
+          RunIn(Via::kArgv, "fill-tmp 614400", Cid(runs_ - kCommands + 1 + i), spools[i], &cancel);
+      ++finished;
+    });
+  }
+  while (finished.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  cancel = true;
+  for (std::thread& thread : threads) thread.join();
+  int killed_for_quota = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    const std::string err = ReadWholeFile(spools[i].stderr_path);
+    if (results[i].outcome == Outcome::kError) {
+      EXPECT_TRUE(std::regex_search(err, std::regex(kKilledNote))) << err;
+      ++killed_for_quota;
+    } else {
+      EXPECT_EQ(results[i].outcome, Outcome::kInterrupted) << err;
+    }
+  }
+  EXPECT_GE(killed_for_quota, 1);
+  EXPECT_EQ(EntriesIn(options_.tmp_parent), 0u);
+  std::uint64_t spooled = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    spooled += FileSize(spools[i].stdout_path) + FileSize(spools[i].stderr_path);
+  }
+  EXPECT_EQ(spool_dir_.Used(kVm), spooled);
 }
 
 INSTANTIATE_TEST_SUITE_P(Unprivileged, TmpdirQuotaTest,
