@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -75,9 +76,12 @@ TmpdirUsage MeasureTmpdir(const std::string& path, std::uint64_t budget) {
       usage.too_deep = true;
       break;
     }
-    if (DIR* sub = DirectoryOn(OpenDirectoryAt(dirfd(dir), entry->d_name), root.st_dev)) {
-      open_dirs.push_back(sub);
+    const int sub_fd = OpenDirectoryAt(dirfd(dir), entry->d_name);
+    if (sub_fd < 0 && (errno == EACCES || errno == EPERM)) {
+      usage.unreadable = true;
+      break;
     }
+    if (DIR* sub = DirectoryOn(sub_fd, root.st_dev)) open_dirs.push_back(sub);
   }
   for (DIR* dir : open_dirs) closedir(dir);
   return usage;
@@ -103,7 +107,7 @@ bool TmpdirCharge::Update() {
     quota_->Release(held_ - last_.bytes);
   }
   held_ = last_.bytes;
-  over_ = over_ || last_.over_budget || last_.too_deep;
+  over_ = over_ || last_.over_budget || last_.too_deep || last_.unreadable;
   return over_;
 }
 
@@ -117,6 +121,7 @@ std::string TmpdirCharge::Describe() const {
     return " (its TMPDIR nests directories deeper than " + std::to_string(kTmpdirMaxDepth) +
            " levels)";
   }
+  if (last_.unreadable) return " (its TMPDIR holds a directory dom0 cannot read)";
   if (last_.bytes == 0) return "";
   return std::string(" (its TMPDIR held ") + (last_.over_budget ? "at least " : "") +
          std::to_string(last_.bytes) + " bytes)";

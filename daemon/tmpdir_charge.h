@@ -26,6 +26,9 @@
 // - It keeps one descriptor open per level it is in, and goes at most kTmpdirMaxDepth levels
 //   deep: a directory nested deeper is not walked but reported (too_deep), and the executor
 //   treats that as past the quota — what dom0 cannot measure cheaply it does not let grow.
+// - A directory it may not read (EACCES, EPERM: only when the daemon runs without root's
+//   CAP_DAC_READ_SEARCH, e.g. unprivileged containment) is reported (unreadable) and treated the
+//   same way, or `chmod 000` on a full subdirectory would hide it.
 // A running command can rename or remove entries during a walk: a measurement is then a snapshot
 // of roughly that moment, which the next one (or the last one, after the stages exit) corrects.
 //
@@ -60,14 +63,18 @@ struct TmpdirUsage {
   bool over_budget = false;
   // A directory deeper than kTmpdirMaxDepth was found (and not walked).
   bool too_deep = false;
+  // A directory dom0 may not open (EACCES, EPERM) was found (and not walked).
+  bool unreadable = false;
 };
 
 // Charges what the directory `path` holds (not the directory itself: an empty TMPDIR costs 0).
 // Stops as soon as the charge exceeds `budget`. A missing `path` (or one that is not a directory:
 // it was never made, or already removed) holds nothing. An entry that vanishes or cannot be
-// stat'ed while being walked still costs kTmpdirEntryMinCharge; a subdirectory that cannot be
-// opened is charged as an entry and not walked. Cost: at most budget / kTmpdirEntryMinCharge + 1
-// fstatat calls and the getdents reading them, at most kTmpdirMaxDepth + 1 descriptors.
+// stat'ed while being walked still costs kTmpdirEntryMinCharge; a subdirectory that vanished or
+// was replaced before it could be opened is charged as an entry and not walked; one dom0 may not
+// open stops the walk (unreadable). too_deep and unreadable stop it at once. Cost: at most budget /
+// kTmpdirEntryMinCharge + 1 fstatat calls and the getdents reading them, at most kTmpdirMaxDepth +
+// 1 descriptors.
 TmpdirUsage MeasureTmpdir(const std::string& path, std::uint64_t budget);
 
 // One command's TMPDIR held in its VM's quota. RAII: the destructor gives back what it holds.
@@ -84,15 +91,16 @@ class TmpdirCharge {
   // the VM holds: its spool files and its other commands' TMPDIRs) and holds the new charge in
   // the quota in place of the previous one. Returns over(). Cost: one MeasureTmpdir.
   bool Update();
-  // The last Update found the VM's total past its quota (or a TMPDIR too deep to measure). Stays
-  // true once set: the command is being killed.
+  // The last Update found the VM's total past its quota (or a TMPDIR too deep or unreadable to
+  // measure). Stays true once set: the command is being killed.
   bool over() const { return over_; }
   // The last measurement (its bytes are what the quota holds for this TMPDIR).
   const TmpdirUsage& last() const { return last_; }
   bool active() const { return !tmpdir_.empty() && quota_ != nullptr; }
   // For the `.err` note that ends a killed command: " (its TMPDIR held N bytes)" ("at least N"
-  // when the walk stopped early), " (its TMPDIR nests directories deeper than 64 levels)", or ""
-  // when the last measurement found nothing.
+  // when the walk stopped early), " (its TMPDIR nests directories deeper than 64 levels)",
+  // " (its TMPDIR holds a directory dom0 cannot read)", or "" when the last measurement found
+  // nothing.
   std::string Describe() const;
 
   // Gives back everything held; Update may charge again afterwards. Idempotent.

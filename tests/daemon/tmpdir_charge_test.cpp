@@ -4,6 +4,7 @@
 #include "daemon/tmpdir_charge.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -120,6 +121,45 @@ TEST(MeasureTmpdir, AMissingTmpdirOrAFileInItsPlaceHoldsNothing) {
     EXPECT_EQ(usage.bytes, 0u);
     EXPECT_EQ(usage.entries, 0u);
   }
+}
+
+// The walk as a user without root's CAP_DAC_READ_SEARCH: in this process when it is not root, else
+// in a child that became `nobody` (the tree is then given to nobody first).
+TmpdirUsage MeasureUnprivileged(const TempDir& temp, const std::string& path) {
+  if (geteuid() != 0) return MeasureTmpdir(path, 1 << 30);
+  const uid_t nobody = 65534;
+  for (const std::string& name : {std::string(), std::string("/tmp"), std::string("/tmp/locked"),
+                                  std::string("/tmp/locked/big")}) {
+    EXPECT_EQ(lchown((temp.path() + name).c_str(), nobody, nobody), 0) << name;
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t child = fork();
+  if (child == 0) {
+    TmpdirUsage usage;
+    if (setgid(nobody) == 0 && setuid(nobody) == 0) usage = MeasureTmpdir(path, 1 << 30);
+    const char flags[2] = {static_cast<char>(usage.unreadable), static_cast<char>(usage.too_deep)};
+    (void)!write(fds[1], flags, sizeof flags);
+    _exit(0);
+  }
+  close(fds[1]);
+  char flags[2] = {0, 0};
+  TmpdirUsage usage;
+  if (read(fds[0], flags, sizeof flags) == 2) usage.unreadable = flags[0] != 0;
+  close(fds[0]);
+  waitpid(child, nullptr, 0);
+  return usage;
+}
+
+TEST(MeasureTmpdir, ADirectoryDomZeroMayNotReadIsReportedNotSkipped) {
+  // `chmod 000` on a full subdirectory must not hide what it holds from the quota.
+  TempDir temp;
+  temp.MakeDir("tmp/locked");
+  temp.WriteFile("tmp/locked/big", std::string(1 << 20, 'x'), 0600);
+  ASSERT_EQ(chmod(temp.Sub("tmp/locked").c_str(), 0), 0);
+  const TmpdirUsage usage = MeasureUnprivileged(temp, temp.Sub("tmp"));
+  ASSERT_EQ(chmod(temp.Sub("tmp/locked").c_str(), 0700), 0);
+  EXPECT_TRUE(usage.unreadable);
 }
 
 TEST(TmpdirCharge, HoldsTheLatestMeasurementInTheQuotaAndGivesItAllBackWhenDestroyed) {
