@@ -1,9 +1,10 @@
 // A command's private TMPDIR counted in its VM's spool quota, on real processes (argv and shell
-// executors) under the containments that work unprivileged: a command that writes more into
-// $TMPDIR than the VM's quota allows is killed (or, if it was quicker than any measurement,
-// answered so once it exits) with outcome `error`, status 255, its partial output kept and `.err`
-// ending with a note naming the TMPDIR; one that stays under runs normally; either way the quota
-// holds only the spool files' bytes once the command is over and its TMPDIR is gone.
+// executors) under each containment mechanism this machine offers (`none` and `subreaper` work
+// unprivileged): a command that writes more into $TMPDIR than the VM's quota allows is killed
+// (or, if it was quicker than any measurement, answered so once it exits) with outcome `error`,
+// status 255, its partial output kept and `.err` ending with a note naming the TMPDIR; one that
+// stays under runs normally; either way the quota holds only the spool files' bytes once the
+// command is over and its TMPDIR is gone.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,8 +212,10 @@ TEST_P(TmpdirQuotaTest, TwoCommandsOfOneVmWhoseTmpdirsTogetherPassTheQuotaAreNot
   EXPECT_EQ(spool_dir_.Used(kVm), spooled);
 }
 
-INSTANTIATE_TEST_SUITE_P(Unprivileged, TmpdirQuotaTest,
-                         ::testing::Values(ContainmentKind::kNone, ContainmentKind::kSubreaper),
+INSTANTIATE_TEST_SUITE_P(EveryMechanism, TmpdirQuotaTest,
+                         ::testing::Values(ContainmentKind::kCgroup2, ContainmentKind::kHybrid,
+                                           ContainmentKind::kPidns, ContainmentKind::kSubreaper,
+                                           ContainmentKind::kNone),
                          [](const ::testing::TestParamInfo<ContainmentKind>& info) {
                            return std::string(ContainmentKindName(info.param));
                          });
