@@ -56,7 +56,7 @@ inline constexpr int kTmpdirMaxDepth = 64;
 inline constexpr std::int64_t kTmpdirMeasureIntervalMs = 250;
 
 struct TmpdirUsage {
-  // The charge of what was walked: complete when neither flag below is set, else a lower bound.
+  // The charge of what was walked: complete when no flag below is set, else a lower bound.
   std::uint64_t bytes = 0;
   std::uint64_t entries = 0;  // names charged
   // The walk stopped because bytes passed the budget.
