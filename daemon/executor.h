@@ -93,7 +93,10 @@ class Executor {
 // outlive it. Its children get ChildEnvironment(*request.exec_path). With a `containment`
 // (outliving it too), each Run makes the command's Cell: every child enters it, a kill reaches
 // all of it, leftovers die with each pipeline, the children get TMPDIR=<its private directory>,
-// and the cell is closed (killed, removed) before Run returns.
+// and the cell is closed (killed, removed) before Run returns. That TMPDIR is counted in the VM's
+// spool quota (spool.quota, tmpdir_charge.h) while the command runs: past the quota the command
+// is killed as at a deadline, kError, `.err` ending "...spool quota in dom0 is used up (its TMPDIR
+// held N bytes)"; the charge is given back once the TMPDIR is removed.
 std::unique_ptr<Executor> NewArgvExecutor(Processes* processes, Env* env,
                                           Containment* containment = nullptr);
 

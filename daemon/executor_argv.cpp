@@ -5,7 +5,9 @@
 // every stage of every pipeline (their read ends drained by this thread into the spool through
 // one fixed 64 KiB buffer), and one KillTree per pipeline. A pipeline ends when all its stages
 // have exited (bash waits for every stage); then, while the stages are still unreaped zombies
-// (so their group ids cannot be recycled), whatever they left behind is SIGKILLed.
+// (so their group ids cannot be recycled), whatever they left behind is SIGKILLed. The cell's
+// private TMPDIR is measured into the VM's spool quota while the stages run and once when they
+// have exited (tmpdir_charge.h); past the quota the run stops as for a spool failure.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <utility>
 
 #include "daemon/executor.h"
+#include "daemon/tmpdir_charge.h"
 #include "engine/base/excerpt.h"
 
 namespace qvmr {
@@ -66,7 +69,8 @@ class ArgvRun {
         spool_(spool),
         cell_(cell),
         env_(ChildEnvironment(*request.exec_path)),
-        buffer_(new char[kReadBufferBytes]) {
+        buffer_(new char[kReadBufferBytes]),
+        tmpdir_charge_(cell != nullptr ? cell->tmpdir() : std::string(), spool.quota) {
     if (cell_ != nullptr && !cell_->tmpdir().empty()) env_.push_back("TMPDIR=" + cell_->tmpdir());
   }
 
@@ -81,6 +85,14 @@ class ArgvRun {
            (spool_.err->write_errno() != 0 && !spool_.err->disk_full());
   }
   const std::string& notes() const { return notes_; }
+  // The `.err` line of an Abort::kSpool.
+  std::string SpoolNote() const {
+    if (tmpdir_charge_.over() || spool_.out->quota_exceeded() || spool_.err->quota_exceeded()) {
+      return "qvm-remote: killed: this VM's spool quota in dom0 is used up" +
+             tmpdir_charge_.Describe() + "\n";
+    }
+    return "qvm-remote: killed: the spool could not be written\n";
+  }
   void FinalNote(const std::string& line) {
     notes_ += line;
     spool_.err->AppendNote(line);
@@ -108,6 +120,9 @@ class ArgvRun {
     spool_.err->Write(line.data(), line.size());
   }
 
+  // Measures the TMPDIR when due (or `now_too`); true when the VM is past its spool quota.
+  bool TmpdirOverQuota(bool now_too);
+
   // Reports the first started process through request_.on_started; false: abort the run.
   bool ReportStarted(pid_t leader);
 
@@ -125,6 +140,9 @@ class ArgvRun {
   bool reported_ = false;       // on_started was called
   bool start_refused_ = false;  // ...and returned false
   std::string notes_;
+  // Held until the run ends, after the cell's Close has removed the TMPDIR.
+  TmpdirCharge tmpdir_charge_;
+  MonotonicMs next_measure_at_ = 0;
 };
 
 bool MakePipe(Fd& read_end, Fd& write_end, bool nonblocking_read) {
@@ -311,11 +329,16 @@ void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
         stage_of.push_back(k);
       }
     }
-    if (stage_of.empty()) return;
+    if (stage_of.empty()) {
+      // What the stages left in TMPDIR counts even if they exited before any measurement.
+      if (!terminated && TmpdirOverQuota(true)) abort_ = Abort::kSpool;
+      return;
+    }
 
+    const bool over_quota = !terminated && TmpdirOverQuota(false);
     const MonotonicMs now = processes_.NowMonotonicMs();
     const bool cancelled = request_.cancel != nullptr && request_.cancel->load();
-    if (!terminated && (now >= request_.deadline || SpoolFailed() || cancelled)) {
+    if (!terminated && (now >= request_.deadline || SpoolFailed() || over_quota || cancelled)) {
       abort_ = now >= request_.deadline ? Abort::kDeadline
                : cancelled              ? Abort::kCancel
                                         : Abort::kSpool;
@@ -332,6 +355,7 @@ void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
     MonotonicMs wake = killed ? give_up_at : terminated ? kill_at : request_.deadline;
     // A cancel is a flag, not an fd: look at it every 100 ms.
     if (!terminated && request_.cancel != nullptr) wake = std::min(wake, now + 100);
+    if (!terminated && tmpdir_charge_.active()) wake = std::min(wake, next_measure_at_);
     const MonotonicMs left = wake > now ? wake - now : 0;
     const int timeout = left > INT_MAX ? INT_MAX : static_cast<int>(left);
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
@@ -343,6 +367,17 @@ void ArgvRun::WaitForStages(std::vector<Stage>& stages, const KillTree& tree) {
       }
     }
   }
+}
+
+bool ArgvRun::TmpdirOverQuota(bool now_too) {
+  if (!tmpdir_charge_.active()) return false;
+  const MonotonicMs start = processes_.NowMonotonicMs();
+  if (!now_too && start < next_measure_at_) return tmpdir_charge_.over();
+  tmpdir_charge_.Update();
+  // A slow walk (a TMPDIR of many small files) spaces the next one out: at most a fifth of a CPU.
+  const MonotonicMs took = processes_.NowMonotonicMs() - start;
+  next_measure_at_ = start + took + std::max<MonotonicMs>(kTmpdirMeasureIntervalMs, 4 * took);
+  return tmpdir_charge_.over();
 }
 
 void ArgvRun::ReadReady(const pollfd* fds) {
@@ -434,9 +469,7 @@ class ArgvExecutor : public Executor {
           break;
         case Abort::kSpool:
           result.outcome = Outcome::kError;
-          run.FinalNote(spool.out->quota_exceeded() || spool.err->quota_exceeded()
-                            ? "qvm-remote: killed: this VM's spool quota in dom0 is used up\n"
-                            : "qvm-remote: killed: the spool could not be written\n");
+          run.FinalNote(run.SpoolNote());
           break;
         case Abort::kSpawn:
           result.outcome = Outcome::kError;

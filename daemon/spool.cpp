@@ -151,7 +151,7 @@ void SpoolSink::WriteOwn(const char* data, std::size_t n) {
   // qvm-remote's own bytes (the marker, a reason) are bounded by their callers and must reach
   // the client, so they may pass the quota; they are counted, so Remove gives them back.
   if (write_errno_ != 0 && !quota_exceeded_) return;  // the file itself failed
-  if (quota_) quota_->used.fetch_add(n);
+  if (quota_) quota_->Charge(n);
   const int saved = write_errno_;
   write_errno_ = 0;
   WriteRaw(data, n);
@@ -235,6 +235,7 @@ Result<RequestSpool> SpoolDir::Create(std::string_view vm, std::string_view cid,
   }
   spool.out = std::move(*out);
   spool.err = std::move(*err);
+  spool.quota = std::move(quota);
   return spool;
 }
 

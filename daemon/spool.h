@@ -17,7 +17,8 @@
 // "spool-quota"), and a sink that reaches it stops keeping bytes and reports write_errno EFBIG
 // (quota_exceeded()): the executor kills the command as at a deadline, keeping the partial output.
 // Usage is counted from the files found on the VM's first use and from every byte written since;
-// Remove gives back what the files held.
+// Remove gives back what the files held. The VM's running commands' private TMPDIRs are counted
+// in the same quota while they exist (tmpdir_charge.h, RequestSpool::quota).
 //
 // Thread safety: a SpoolDir is safe for concurrent use (each request has its own files; the
 // per-VM usage is atomic). A SpoolSink / RequestSpool is used by one thread at a time.
@@ -49,6 +50,10 @@ struct SpoolQuota {
   std::atomic<std::uint64_t> used{0};
   // Reserves up to `n` bytes; returns how many fit.
   std::uint64_t Reserve(std::uint64_t n);
+  // Adds `n` bytes even past the limit: what is already on disk (qvm-remote's own notes, a
+  // command's TMPDIR as measured, tmpdir_charge.h), which a sink's next Reserve then sees.
+  void Charge(std::uint64_t n) { used.fetch_add(n); }
+  // Gives back `n` bytes (never below 0).
   void Release(std::uint64_t n);
 };
 
@@ -109,6 +114,9 @@ struct RequestSpool {
   std::string stderr_path;
   std::unique_ptr<SpoolSink> out;
   std::unique_ptr<SpoolSink> err;
+  // The VM's quota both sinks count against (SpoolDir::Create sets it; null: none), so the
+  // executor can hold the command's TMPDIR in it too (tmpdir_charge.h).
+  std::shared_ptr<SpoolQuota> quota;
 
   // The `.meta` truncated= value: "spool-full" if either stream hit a full disk, else "stdout",
   // "stderr", "stdout,stderr" or "".

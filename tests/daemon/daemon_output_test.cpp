@@ -1,6 +1,7 @@
 // Output end to end: a flood leaves the daemon's memory flat, the per-VM spool quota answers
-// `error` and keeps the partial output, and a full spool filesystem drains to nowhere with
-// truncated=spool-full. (Registered RUN_SERIAL: the memory test measures this process.)
+// `error` and keeps the partial output (a command's TMPDIR counted in it too), and a full spool
+// filesystem drains to nowhere with truncated=spool-full. (Registered RUN_SERIAL: the memory test
+// measures this process.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -21,20 +22,25 @@ using testing::LocalWorld;
 constexpr char kPolicy[] = R"(version: 1
 commands:
   flood: {operands_only: true}
+  fill-tmp: {operands_only: true}
 classes:
   read-only: []
 vms:
-  work: {level: read-only, allow: ['flood <int>'], max_output: 64MiB}
+  work: {level: read-only, allow: ['flood <int>', 'fill-tmp <int>'], max_output: 64MiB}
   other: {level: read-only}
 )";
 
-// `flood N` writes N zero bytes to stdout.
+// `flood N` writes N zero bytes to stdout; `fill-tmp N` writes them to $TMPDIR, then sleeps.
 class OutputWorld : public LocalWorld {
  public:
   OutputWorld() {
     tmp().WriteFile("root/etc/qubes/remote-policy.d/50-test.yaml", kPolicy, 0644);
     tmp().WriteFile("bin/flood", "#!/bin/sh\nexec head -c \"$1\" /dev/zero\n", 0755);
     tmp().Symlink("bin/head", "/usr/bin/head");
+    tmp().WriteFile("bin/fill-tmp",
+                    "#!/bin/sh\n/usr/bin/head -c \"$1\" /dev/zero > \"$TMPDIR/fill\"\n"
+                    "echo filled\nexec /usr/bin/sleep 30\n",
+                    0755);
   }
   std::string SpoolDir() const { return root() + "/var/lib/qvm-remote/spool"; }
 };
@@ -87,6 +93,21 @@ TEST(DaemonOutput, PastTheVmsSpoolQuotaTheCommandIsKilledAnsweredErrorAndKeepsIt
   const std::string out = w.Result("work", cid, "out");
   EXPECT_GT(out.size(), 0u);
   EXPECT_LE(out.size(), 65536u);
+}
+
+TEST(DaemonOutput, ACommandWhoseTmpdirPassesTheVmsSpoolQuotaIsKilledAndAnsweredErrorWithTheNote) {
+  OutputWorld w;
+  std::string cid = w.NewCid();
+  w.Submit("work", cid, "fill-tmp 4194304", kKeyWork);
+  DaemonOptions options;
+  options.spool_quota = 1 << 20;
+  ASSERT_EQ(w.RunOnce(options), 0);
+  EXPECT_EQ(w.MetaValue("work", cid, "outcome"), "error");
+  EXPECT_EQ(w.Result("work", cid, "exit"), "255");
+  EXPECT_EQ(w.Result("work", cid, "out"), "filled\n");
+  EXPECT_THAT(w.Result("work", cid, "err"),
+              ::testing::MatchesRegex(".*qvm-remote: killed: this VM's spool quota in dom0 is "
+                                      "used up \\(its TMPDIR held (at least )?[0-9]+ bytes\\)\n"));
 }
 
 TEST(DaemonOutput, AFullSpoolFilesystemDrainsToNowhereAndSaysSpoolFull) {
