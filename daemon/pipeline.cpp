@@ -95,7 +95,8 @@ void RequestPipeline::AnswerNow(const std::string& vm, const std::string& cid, O
   answers_.Put(vm, std::move(a));
 }
 
-SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int64_t wait_ms) {
+SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int64_t wait_ms,
+                                   std::optional<MonotonicMs> hold_for_answers_ms) {
   SweepReport report;
   // Claims never exceed what dom0 admits for the VM now: its free share of the workers and its
   // admission tokens (--vm-rate). The rest wait in the VM's pending/, still withdrawable.
@@ -110,7 +111,21 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
       .max_claims = static_cast<std::uint32_t>(std::min<std::size_t>(AdmitClaims(vm), free_share)),
       .pairing_delay_ms = d_.pairing_delay_ms,
       .wait_ms = wait_ms};
-  FetchOutcome fetched = d_.transport->Fetch(vm, params);
+  // A held fetch: the requests it claimed are validated, journaled and started while the call
+  // waits, and what is answered within hold_for_answers_ms goes back in the same call.
+  bool claimed_in_call = false;
+  std::optional<DeliveryBatch> held;
+  HeldDelivery then;
+  if (hold_for_answers_ms) {
+    then = [&](const FetchOutcome& claimed) -> std::optional<DeliveryBatch> {
+      claimed_in_call = true;
+      ClaimRecords(vm, claimed.records, report);
+      if (*hold_for_answers_ms > 0) WaitForInFlight(vm, *hold_for_answers_ms);
+      held = PrepareDelivery(vm);
+      return held;
+    };
+  }
+  FetchOutcome fetched = d_.transport->Fetch(vm, params, then);
   report.reached = fetched.status.ok();
   report.claimed = fetched.records.size();
   if (d_.admission) d_.admission->Take(vm, static_cast<std::uint32_t>(report.claimed));
@@ -124,8 +139,20 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
     d_.log->Write(LogCategory::kReject, {.vm = vm},
                   std::to_string(fetched.trailer.removed) + " bad entries removed from pending/");
   }
-  if (fetched.records.empty()) return report;
+  if (!claimed_in_call) ClaimRecords(vm, fetched.records, report);
+  if (held) {
+    DeliveryOutcome not_sent;
+    not_sent.status = MakeError("frame-cut-short", "the call ended before its delivery");
+    report.held_delivery =
+        FinishDelivery(vm, *held, fetched.delivery ? *fetched.delivery : not_sent);
+  }
+  return report;
+}
 
+// Steps 1–12 for the records of one fetch, then each accepted request to the workers.
+void RequestPipeline::ClaimRecords(const std::string& vm, const std::vector<FetchRecord>& records,
+                                   SweepReport& report) {
+  if (records.empty()) return;
   const MonotonicMs claim_mono = d_.processes->NowMonotonicMs();
   const TimeMs claim_wall = d_.env->NowMs();
   const PolicySnapshot policy = d_.policy->Get();
@@ -141,7 +168,7 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
 
   std::vector<AcceptedRow> rows;
   std::vector<Work> works;
-  for (FetchRecord& record : fetched.records) {
+  for (const FetchRecord& record : records) {
     const int version = CidVersion(record.shape);
     auto facts = d_.journal->Facts(vm, record.cid, version);
     if (!facts) {
@@ -210,7 +237,7 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
       }
     }
   }
-  if (rows.empty()) return report;
+  if (rows.empty()) return;
 
   // Step 12: the commit point. Nothing accepted here ever runs twice.
   auto verdicts = d_.journal->AcceptBatch(rows);
@@ -266,7 +293,6 @@ SweepReport RequestPipeline::Sweep(const std::string& vm, bool recover, std::int
       inflight_done_.notify_all();
     });
   }
-  return report;
 }
 
 // Steps 14 and 15, on a worker.
@@ -453,72 +479,10 @@ void RequestPipeline::Finish(const Work& w, Answer answer, const std::string& ou
   answers_.Put(w.vm, std::move(answer));
 }
 
-DeliverReport RequestPipeline::Deliver(const std::string& vm) {
-  DeliverReport report;
-  std::vector<Answer> answers = answers_.Peek(vm, 32);
-  auto removals = answers_.TakeRemovals(vm);
-  if (answers.empty() && removals.empty()) return report;
-  DeliveryBatch batch;
-  for (const Answer& a : answers) batch.results.push_back(a.files);
-  batch.removals = removals;
-  batch.audit_lines = VmAuditLines(answers);
-  DeliveryOutcome delivered = d_.transport->Deliver(vm, batch);
-  TestCrashPoint("before-ack");
-  const TimeMs now = d_.env->NowMs();
-  for (const Ack& ack : delivered.acks) {
-    if (ack.kind == AckKind::kFailed) continue;  // kept; retried with the next delivery
-    std::optional<Answer> done = answers_.Done(vm, ack.cid);
-    if (!done) continue;
-    ++report.delivered;
-    if (done->journaled) {
-      if (auto s = d_.journal->MarkDelivered(vm, ack.cid, now); !s) {
-        d_.log->Write(LogCategory::kError, {.vm = vm, .id = ack.cid, .reason = "journal"},
-                      s.error().message);
-      }
-    }
-    if (done->spooled) d_.spool->Remove(vm, ack.cid);
-  }
-  if (!delivered.status.ok()) {
-    report.reached = false;
-    for (const auto& [dir, name] : removals) answers_.AddRemoval(vm, dir, name);
-    if (ShouldLogFault(vm + " deliver " + delivered.status.error().code))
-      d_.log->Write(LogCategory::kError, {.vm = vm, .reason = delivered.status.error().code},
-                    "deliver: " + delivered.status.error().message);
-  }
-  report.waiting = answers_.Count(vm);
-  return report;
-}
-
 bool RequestPipeline::ShouldLogFault(const std::string& fault_class) const {
   return d_.faults == nullptr || d_.faults->ShouldLog(fault_class);
 }
 
-std::size_t RequestPipeline::Abandon(const std::string& vm, const std::string& why) {
-  answers_.TakeRemovals(vm);
-  std::size_t dropped = 0;
-  const TimeMs now = d_.env->NowMs();
-  for (;;) {
-    std::vector<Answer> held = answers_.Peek(vm, 64);
-    if (held.empty()) break;
-    for (const Answer& a : held) {
-      std::optional<Answer> done = answers_.Done(vm, a.files.cid);
-      if (!done) continue;
-      ++dropped;
-      if (done->journaled) {
-        if (auto s = d_.journal->MarkAbandoned(vm, done->files.cid, now, why); !s) {
-          d_.log->Write(LogCategory::kError, {.vm = vm, .id = done->files.cid, .reason = "journal"},
-                        s.error().message);
-        }
-      }
-      if (done->spooled) d_.spool->Remove(vm, done->files.cid);
-    }
-  }
-  return dropped;
-}
-
-// CONTRACT.md "Journal", on start: accepted → interrupted ("did not start"); started → leftovers
-// killed where boot id and start time match, then interrupted; finished → delivered from the
-// spool (or interrupted if the spool is gone); delivered and abandoned → nothing.
 Status RequestPipeline::Recover() {
   auto rows = d_.journal->Unfinished();
   if (!rows) return rows.error();

@@ -6,7 +6,8 @@
 //   worker:      decide with the policy and grants of that moment (step 14) → execute (step 15)
 //                → journal finished → answer
 //   Deliver(vm): one script call writes the waiting answers into the VM; each acknowledged one is
-//                journaled delivered and its spool removed
+//                journaled delivered and its spool removed (pipeline_deliver.cpp). A held sweep
+//                does the same in the call that claimed the requests, once they finished.
 //   Recover():   before the first sweep, the restart table of CONTRACT.md "Journal"
 //
 // Every request that reaches validation is answered exactly once — except step 1 (not a request
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "daemon/admission.h"
@@ -77,17 +79,19 @@ struct PipelineDeps {
   LogLimiter* refusal_limiter = nullptr;
 };
 
+struct DeliverReport {
+  bool reached = true;
+  std::size_t delivered = 0;  // acknowledged ok or exists
+  std::size_t waiting = 0;    // answers still held for the VM
+};
+
 struct SweepReport {
   bool reached = false;  // the script's end marker came back
   std::size_t claimed = 0;
   std::size_t accepted = 0;
   std::size_t answered = 0;  // refusals and pings answered at once
-};
-
-struct DeliverReport {
-  bool reached = true;
-  std::size_t delivered = 0;  // acknowledged ok or exists
-  std::size_t waiting = 0;    // answers still held for the VM
+  // A held fetch delivered in its own call (Sweep's hold_for_answers_ms): how that went.
+  std::optional<DeliverReport> held_delivery;
 };
 
 class RequestPipeline {
@@ -104,7 +108,14 @@ class RequestPipeline {
   // in the VM for something to become ready. When the VM's whole share of the workers is taken,
   // no fetch is made: Sweep waits up to `wait_ms` for a worker of the VM to free up and, if none
   // does, returns reached with nothing claimed.
-  SweepReport Sweep(const std::string& vm, bool recover, std::int64_t wait_ms);
+  // `hold_for_answers_ms`: a held fetch (fixed_script.h). When the call claims something, it is
+  // kept open while the claimed requests are validated, journaled and started; Sweep waits up
+  // to that long for them to finish, and whatever is answered by then (these answers, refusals,
+  // older ones still held) is delivered in the same call: a quick command costs one call.
+  // nullopt: the call ends at the fetch batch.
+  SweepReport Sweep(const std::string& vm, bool recover, std::int64_t wait_ms,
+                    std::optional<MonotonicMs> hold_for_answers_ms = std::nullopt);
+  // One deliver call with up to 32 of the VM's answers and its pending removals (none: no call).
   DeliverReport Deliver(const std::string& vm);
 
   // The VM is gone (VmState kMissing): every answer held for it is dropped, its journal row
@@ -116,9 +127,8 @@ class RequestPipeline {
   std::size_t Waiting(const std::string& vm) const { return answers_.Count(vm); }
   std::size_t InFlight(const std::string& vm) const;
   // Waits up to `timeout_ms` for the VM's claimed work to finish (its answers are then in the
-  // box, ready for Deliver); returns whether nothing of the VM is in flight. The VM loop calls it
-  // after a claim so that a quick command's answer goes out in the very next call instead of
-  // waiting behind another fetch. Thread-safe.
+  // box, ready for Deliver); returns whether nothing of the VM is in flight. A held fetch waits
+  // with it. Thread-safe.
   bool WaitForInFlight(const std::string& vm, MonotonicMs timeout_ms) const;
 
   // Replaces the exec path for requests that start from now on (SIGHUP re-reads remote.conf);
@@ -127,7 +137,14 @@ class RequestPipeline {
 
  private:
   struct Work;
+  void ClaimRecords(const std::string& vm, const std::vector<FetchRecord>& records,
+                    SweepReport& report);
   void Decide(const Work& work);
+  // pipeline_deliver.cpp: the batch of what waits for the VM (nullopt: nothing), and the
+  // acknowledgements of a delivery (journal, spool; what was not acknowledged stays).
+  std::optional<DeliveryBatch> PrepareDelivery(const std::string& vm);
+  DeliverReport FinishDelivery(const std::string& vm, const DeliveryBatch& batch,
+                               const DeliveryOutcome& delivered);
   void Finish(const Work& work, Answer answer, const std::string& outcome, int status,
               std::uint64_t out_bytes, std::uint64_t err_bytes, const std::string& truncated,
               TimeMs started_ms, const Decision* decision = nullptr);

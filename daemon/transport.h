@@ -24,8 +24,10 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual std::string_view name() const = 0;
-  // REQUIRES: params.op is kFetch or kRecover; `vm` a validated VM name.
-  virtual FetchOutcome Fetch(const std::string& vm, const ScriptParams& params) = 0;
+  // REQUIRES: params.op is kFetch or kRecover; `vm` a validated VM name. With `then`, a fetch
+  // that claims something is held open for `then`'s delivery (script_call.h HeldDelivery).
+  virtual FetchOutcome Fetch(const std::string& vm, const ScriptParams& params,
+                             const HeldDelivery& then) = 0;
   virtual DeliveryOutcome Deliver(const std::string& vm, const DeliveryBatch& batch) = 0;
 };
 

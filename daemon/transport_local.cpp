@@ -14,8 +14,9 @@ class LocalTransport : public Transport {
 
   std::string_view name() const override { return "local"; }
 
-  FetchOutcome Fetch(const std::string& vm, const ScriptParams& params) override {
-    return CallFetch(*processes_, Command(vm), params, limits_);
+  FetchOutcome Fetch(const std::string& vm, const ScriptParams& params,
+                     const HeldDelivery& then) override {
+    return CallFetch(*processes_, Command(vm), params, limits_, then);
   }
 
   DeliveryOutcome Deliver(const std::string& vm, const DeliveryBatch& batch) override {

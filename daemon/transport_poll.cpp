@@ -22,14 +22,16 @@ class PollTransport : public Transport {
 
   std::string_view name() const override { return "poll"; }
 
-  FetchOutcome Fetch(const std::string& vm, const ScriptParams& params) override {
+  FetchOutcome Fetch(const std::string& vm, const ScriptParams& params,
+                     const HeldDelivery& then) override {
     FetchOutcome outcome;
     if (Status ready = ReadyForCall(vm); !ready.ok()) {
       outcome.status = ready;
       return outcome;
     }
-    outcome = CallFetch(*processes_, Command(vm), params, limits_);
-    AfterCall(outcome.status);
+    outcome = CallFetch(*processes_, Command(vm), params, limits_, then);
+    AfterCall(outcome.delivery && !outcome.delivery->status.ok() ? outcome.delivery->status
+                                                                 : outcome.status);
     return outcome;
   }
 

@@ -81,16 +81,19 @@ MonotonicMs VmLoop::Step() {
   const bool busy = pipeline.InFlight(vm_) > 0 || pipeline.Waiting(vm_) > 0;
   const std::int64_t wait_ms = busy ? options_.busy_wait_ms : options_.idle_wait_ms;
   const MonotonicMs started = d_.processes->NowMonotonicMs();
-  SweepReport r = pipeline.Sweep(vm_, recover_, wait_ms);
+  SweepReport r = pipeline.Sweep(vm_, recover_, wait_ms, options_.answer_grace_ms);
+  if (r.held_delivery) {  // step 4 happened inside the call: back the delivery off like step 2
+    if (r.held_delivery->reached) {
+      d_.backoff->Success(deliver_key_);
+    } else {
+      d_.backoff->Failure(deliver_key_);
+    }
+  }
   // Claimed entries dom0 did not journal (the call failed or was cut short) are offered again.
   recover_ = !r.reached;
   if (!r.reached) return d_.backoff->Failure(sweep_key_);  // the pipeline logged why
   d_.backoff->Success(sweep_key_);
-  if (r.claimed > 0) {
-    // Step 4; then deliver what finished and fetch again at once (more may be waiting).
-    if (options_.answer_grace_ms > 0) pipeline.WaitForInFlight(vm_, options_.answer_grace_ms);
-    return 0;
-  }
+  if (r.claimed > 0) return 0;  // more may be waiting: fetch again at once
   // A sweep that found nothing is not repeated before its wait has passed, whatever the VM's
   // `sleep` did: a compromised VM cannot turn this loop into a stream of qvm-run calls.
   const MonotonicMs took = d_.processes->NowMonotonicMs() - started;

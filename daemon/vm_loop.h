@@ -15,11 +15,11 @@
 //   3. sweep (one fetch call; `recover` after a start, a failed or cut-short call, or a stop),
 //      unless a failed sweep still backs off. The script waits up to `idle_wait_ms` in the VM
 //      when nothing is in flight, `busy_wait_ms` when results are expected soon.
-//   4. after a sweep that claimed requests, wait in dom0 (no call) up to `answer_grace_ms` for
-//      them to finish, so that the answers of quick commands go out in the very next call: a
-//      `true` costs its claiming fetch and one delivery, not a busy fetch in between that the
-//      ready answer would wait behind. Longer commands fall back to busy fetches (more requests
-//      of the VM are claimed meanwhile) and are delivered after the one under way.
+//   4. a sweep that claimed requests is a held fetch (fixed_script.h): its call stays open while
+//      dom0 validates, journals and starts them, up to `answer_grace_ms` for them to finish, and
+//      the answers ready by then go back in the same call. A quick command costs one call, and
+//      its answer waits neither for a busy fetch nor for a delivery call of its own. Longer
+//      commands are delivered by step 2 after a later sweep.
 //
 // Pacing: a failed call (no end marker: cut short, killed at its limit, garbage, vm-not-running)
 // backs its kind (sweep, deliver) off 1 s → 60 s (backoff.h); a success resets it. A sweep that
@@ -59,8 +59,8 @@ struct VmLoopDeps {
 struct VmLoopOptions {
   std::int64_t idle_wait_ms = 1000;           // the script's wait when nothing is in flight
   std::int64_t busy_wait_ms = 100;            // ... when work is in flight or answers wait
-  MonotonicMs answer_grace_ms = 250;          // step 4: how long claimed work may keep the VM
-                                              // from its next fetch (0: no wait)
+  MonotonicMs answer_grace_ms = 250;          // step 4: how long a held fetch waits for the
+                                              // work it claimed (0: delivers only what is ready)
   MonotonicMs not_running_recheck_ms = 1000;  // a VM not Running is asked again after this
   MonotonicMs sleep_slice_ms = 100;           // Run's sleeps are cut into slices to see `stop`
   MonotonicMs missing_grace_ms = 10000;       // missing this long (2+ qvm-ls tables) = gone

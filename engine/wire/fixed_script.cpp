@@ -17,6 +17,9 @@
 // - `[ -f ] && [ ! -h ]` never opens the entry, so a FIFO cannot block the script; anything
 //   else (directory, FIFO, symlink, bad name) is removed with `rm -rf -- "$q/pending/NAME"`,
 //   which removes a symlink itself, never its target.
+// - A fetch that claimed something then reads one more line: dom0 either closes stdin (the script
+//   exits) or sends a delivery batch, answered exactly as a deliver call, so the answers of quick
+//   commands go back in the call that claimed them (fixed_script.h "held fetch").
 // - The claim is `mv -fT pending/C running/C` (rename): if the client renamed its body away
 //   first, mv fails and nothing of C is touched. `.exit` is placed by `ln -T`, which fails
 //   rather than replace an existing one.
@@ -70,10 +73,9 @@ D() { if [ "$1" -gt 0 ]; then dd bs=65536 count="$1" iflag=count_bytes,fullblock
 if [ "$o" != deliver ]; then
  printf "qvm-remote-fetch 1\n"; c=0; nr=0; v=0; w=0; dl=$(((p + 999) / 1000)); [ "$o" = recover ] && R;
  t=0; while :; do w=0; S; [ "$c" -gt 0 ] || [ "$c" -ge "$m" ] || [ "$t" -ge "$wm" ] && break; sleep 0.1; t=$((t + 100)); done;
- printf "end %s %s\n" "$nr" "$((w + v))"; exit 0;
-fi;
-printf "qvm-remote-ack 1\n"; y=$q/tmp/.qvmr-deliver;
-read -r l || E cut-short; [ "$l" = "qvm-remote-deliver 1" ] || E bad-frame;
+ printf "end %s %s\n" "$nr" "$((w + v))"; [ "$c" -gt 0 ] && read -r l || exit 0;
+else read -r l || E cut-short; fi;
+[ "$l" = "qvm-remote-deliver 1" ] || E bad-frame; printf "qvm-remote-ack 1\n"; y=$q/tmp/.qvmr-deliver;
 while :; do read -r x1 x2 x3 x4 x5 x6 x7 || E cut-short;
  case $x1 in
  result) K "$x2"; [ -n "$k" ] && [ -z "$x7" ] || E bad-frame; for e in "$x3" "$x4" "$x5" "$x6"; do case $e in ""|*[!0-9]*) E bad-frame;; esac; done;

@@ -3,11 +3,17 @@
 // parameter is ever pasted into it; parameters reach it as data, on the first line of its stdin.
 //
 // How the daemon's transports use it:
-//   fetch/recover: write ScriptParamsLine({.op = kFetch, .max_claims = n}) to the call's stdin,
-//     close it, and feed the call's stdout to a FetchBatchReader (frame.h);
+//   fetch/recover: write ScriptParamsLine({.op = kFetch, .max_claims = n}) to the call's stdin
+//     and feed the call's stdout to a FetchBatchReader (frame.h). A fetch that claimed nothing
+//     ends after its end marker. One that claimed something (a "held fetch") then waits for one
+//     more line on stdin: dom0 closes stdin (the script exits 0), or sends a delivery batch
+//     exactly as for deliver below and reads the AckReader stream that follows — so the answers
+//     of commands that finished meanwhile go back in the call that claimed them;
 //   deliver: write ScriptParamsLine({.op = kDeliver}), then a delivery batch (frame.h's
 //     DeliveryBeginLine, ResultHeaderLine + the blobs, RemovalLine, AuditLine, DeliveryEndLine),
-//     and feed stdout to an AckReader.
+//     and feed stdout to an AckReader. (The script prints the ack stream's version line only
+//     after reading the batch's first line, so a held fetch's stdout is the fetch batch, then the
+//     ack stream, never interleaved.)
 // The call itself is `qvm-run --no-gui --pass-io --no-autostart -- VM FixedScript()` (Qubes'
 // VMShell feeds bash `SCRIPT; exit\n`, then our stdin, on one stream) or, for the local transport
 // and tests, `/bin/sh -c FixedScriptCommand()` with HOME = the VM's directory.

@@ -111,7 +111,7 @@ TEST_F(PollTransportTest, FetchClaimsARequestInOneQvmRunCall) {
   auto poll = Poll();
   std::size_t before = LogLines().size();
 
-  FetchOutcome got = poll->Fetch("vm1", Fetch());
+  FetchOutcome got = poll->Fetch("vm1", Fetch(), {});
   ASSERT_TRUE(got.status.ok()) << got.status.error().code << ": " << got.status.error().message
                                << " stderr: " << got.stderr_excerpt;
   ASSERT_EQ(got.records.size(), 1u);
@@ -130,10 +130,61 @@ TEST_F(PollTransportTest, FetchClaimsARequestInOneQvmRunCall) {
   }
 }
 
+TEST_F(PollTransportTest, AHeldFetchClaimsAndDeliversInOneQvmRunCall) {
+  Submit("vm1", kCid, "echo hello\n");
+  auto poll = Poll();
+  std::size_t before = LogLines().size();
+  std::vector<std::string> seen_by_then;
+  FetchOutcome got = poll->Fetch("vm1", Fetch(), [&](const FetchOutcome& claimed) {
+    for (const FetchRecord& r : claimed.records) seen_by_then.push_back(r.cid);
+    // The call is still open: the VM's script waits for this batch.
+    DeliveryBatch batch;
+    batch.results.push_back(DeliveryItem{kCid, {"hello\n", ""}, {"", ""}, "outcome=ok\n", "0"});
+    return std::optional<DeliveryBatch>(batch);
+  });
+  ASSERT_TRUE(got.status.ok()) << got.status.error().message << " " << got.stderr_excerpt;
+  EXPECT_EQ(seen_by_then, (std::vector<std::string>{kCid}));
+  ASSERT_TRUE(got.delivery.has_value());
+  ASSERT_TRUE(got.delivery->status.ok())
+      << got.delivery->status.error().message << " " << got.delivery->stderr_excerpt;
+  ASSERT_EQ(got.delivery->acks.size(), 1u);
+  EXPECT_EQ(got.delivery->acks[0].kind, AckKind::kOk);
+  EXPECT_EQ(LogLines().size(), before + 1) << "claim and answer in one qvm-run";
+  const std::string r = Queue("vm1") + "/results/" + kCid;
+  EXPECT_EQ(ReadWholeFile(r + ".out"), "hello\n");
+  EXPECT_EQ(ReadWholeFile(r + ".exit"), "0");
+  EXPECT_FALSE(std::filesystem::exists(Queue("vm1") + "/running/" + kCid));
+}
+
+TEST_F(PollTransportTest, AHeldFetchWithNothingToDeliverEndsCleanlyAndLeavesTheClaim) {
+  Submit("vm1", kCid, "echo hello\n");
+  auto poll = Poll();
+  FetchOutcome got = poll->Fetch("vm1", Fetch(), [](const FetchOutcome&) {
+    return std::optional<DeliveryBatch>();  // the command is still running
+  });
+  ASSERT_TRUE(got.status.ok()) << got.status.error().message << " " << got.stderr_excerpt;
+  EXPECT_EQ(got.records.size(), 1u);
+  EXPECT_FALSE(got.delivery.has_value());
+  EXPECT_EQ(got.stderr_excerpt, "");
+  EXPECT_TRUE(std::filesystem::exists(Queue("vm1") + "/running/" + kCid));
+}
+
+TEST_F(PollTransportTest, AnIdleHeldFetchNeverCallsThenAndEndsAtItsBatch) {
+  auto poll = Poll();
+  bool called = false;
+  FetchOutcome got = poll->Fetch("vm1", Fetch(), [&](const FetchOutcome&) {
+    called = true;
+    return std::optional<DeliveryBatch>();
+  });
+  ASSERT_TRUE(got.status.ok()) << got.status.error().message << " " << got.stderr_excerpt;
+  EXPECT_FALSE(called);
+  EXPECT_FALSE(got.delivery.has_value());
+}
+
 TEST_F(PollTransportTest, AnIdleFetchIsOneCallWithNoRecords) {
   auto poll = Poll();
   std::size_t before = LogLines().size();
-  FetchOutcome got = poll->Fetch("vm1", Fetch());
+  FetchOutcome got = poll->Fetch("vm1", Fetch(), {});
   ASSERT_TRUE(got.status.ok()) << got.status.error().message << " " << got.stderr_excerpt;
   EXPECT_TRUE(got.records.empty());
   EXPECT_EQ(LogLines().size(), before + 1);
@@ -142,7 +193,7 @@ TEST_F(PollTransportTest, AnIdleFetchIsOneCallWithNoRecords) {
 TEST_F(PollTransportTest, DeliverWritesTheResultFilesOnceAndAcknowledgesARepeatAsExists) {
   Submit("vm1", kCid, "echo hello\n");
   auto poll = Poll();
-  ASSERT_TRUE(poll->Fetch("vm1", Fetch()).status.ok());
+  ASSERT_TRUE(poll->Fetch("vm1", Fetch(), {}).status.ok());
   std::size_t before = LogLines().size();
 
   DeliveryBatch batch;
@@ -194,14 +245,14 @@ TEST_F(PollTransportTest, HaltedAndPausedVmsGetNoCall) {
   auto poll = Poll(oracle->get());
   std::size_t before = LogLines().size();
   for (const char* vm : {"vm2", "vm3", "vm9"}) {
-    FetchOutcome got = poll->Fetch(vm, Fetch());
+    FetchOutcome got = poll->Fetch(vm, Fetch(), {});
     ASSERT_FALSE(got.status.ok()) << vm;
     EXPECT_EQ(got.status.error().code, "vm-not-running") << vm;
     DeliveryOutcome delivered = poll->Deliver(vm, DeliveryBatch{});
     EXPECT_EQ(delivered.status.error().code, "vm-not-running") << vm;
   }
   EXPECT_EQ(LogLines().size(), before) << "no qvm-run for a VM that is not Running";
-  EXPECT_TRUE(poll->Fetch("vm1", Fetch()).status.ok());
+  EXPECT_TRUE(poll->Fetch("vm1", Fetch(), {}).status.ok());
   EXPECT_EQ(LogLines().size(), before + 1);
 }
 
@@ -210,16 +261,16 @@ TEST_F(PollTransportTest, ACallWithNoMarkerMakesTheOracleLookAgainAtOnce) {
                                       VmStateOptions{.search_path = path_, .max_age_ms = 600000});
   ASSERT_TRUE(oracle.ok());
   auto poll = Poll(oracle->get());
-  ASSERT_TRUE(poll->Fetch("vm1", Fetch()).status.ok());
+  ASSERT_TRUE(poll->Fetch("vm1", Fetch(), {}).status.ok());
   // vm1 halts after the oracle looked: its table, still fresh, says Running, so a call is made;
   // `qvm-run --no-autostart` to a halted VM prints nothing.
   std::ofstream(sim_ + "/vms/vm1/halted").put('\n');
   std::size_t before = LogLines().size();
-  FetchOutcome cut = poll->Fetch("vm1", Fetch());
+  FetchOutcome cut = poll->Fetch("vm1", Fetch(), {});
   ASSERT_FALSE(cut.status.ok());
   EXPECT_EQ(cut.status.error().code, "frame-cut-short") << "no marker: judged by the script only";
   EXPECT_EQ(LogLines().size(), before + 1);
-  FetchOutcome next = poll->Fetch("vm1", Fetch());
+  FetchOutcome next = poll->Fetch("vm1", Fetch(), {});
   EXPECT_EQ(next.status.error().code, "vm-not-running");
   EXPECT_EQ(LogLines().size(), before + 1) << "no second call to the halted VM";
   EXPECT_EQ((*oracle)->qvm_ls_calls(), 2u);
@@ -246,12 +297,12 @@ TEST_F(PollTransportTest, AHangingVmIsCutAtItsLimitWhileAnotherVmIsServed) {
   std::atomic<bool> vm4_started{false};
   std::thread t4([&] {
     vm4_started = true;
-    hung = poll->Fetch("vm4", Fetch());
+    hung = poll->Fetch("vm4", Fetch(), {});
     vm4_done = ++order;
   });
   while (!vm4_started) std::this_thread::yield();
   std::thread t1([&] {
-    served = poll->Fetch("vm1", Fetch());
+    served = poll->Fetch("vm1", Fetch(), {});
     vm1_done = ++order;
   });
   t1.join();

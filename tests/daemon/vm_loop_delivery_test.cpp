@@ -1,7 +1,7 @@
 // VmLoop's step 4 with a real pipeline (journal, keys, policy, scheduler) and a transport and an
-// executor the test holds: after a sweep that claimed a request, the loop waits in dom0 for it,
-// so a quick command's answer goes out in the very next call (two calls per command, no busy
-// fetch in between); a command still running when the grace ends does not hold the VM: the loop
+// executor the test holds: a fetch that claims a request is held open while dom0 runs it, so a
+// quick command's answer goes back in the call that claimed it (one call per command); a refusal
+// too; a command still running when the grace ends does not hold the VM: the call ends, the loop
 // fetches again and delivers once the command is done.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,31 +31,40 @@ namespace {
 constexpr char kKey[] = "3333333333333333333333333333333333333333333333333333333333333333";
 
 // Hands out one request on its first fetch, nothing after; records every call in order as
-// "fetch <wait_ms>" or "deliver <cids>", and acknowledges every delivered answer.
+// "fetch <wait_ms>", "fetch <wait_ms> + deliver <cids>" (a held fetch that delivered) or
+// "deliver <cids>", and acknowledges every delivered answer.
 class OneRequestTransport : public Transport {
  public:
   explicit OneRequestTransport(FetchRecord record) : record_(std::move(record)) {}
+  void SetRecord(FetchRecord record) { record_ = std::move(record); }  // before the first fetch
   std::string_view name() const override { return "one-request"; }
-  FetchOutcome Fetch(const std::string&, const ScriptParams& params) override {
+  FetchOutcome Fetch(const std::string&, const ScriptParams& params,
+                     const HeldDelivery& then) override {
     FetchOutcome out;
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("fetch " + std::to_string(params.wait_ms));
-    if (!handed_out_) {
+    std::string call = "fetch " + std::to_string(params.wait_ms);
+    bool hand_out = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hand_out = !handed_out_;
       handed_out_ = true;
-      out.records.push_back(record_);
     }
-    return out;
-  }
-  DeliveryOutcome Deliver(const std::string&, const DeliveryBatch& batch) override {
-    DeliveryOutcome out;
-    std::string call = "deliver";
-    for (const DeliveryItem& item : batch.results) {
-      call += " " + item.cid;
-      out.acks.push_back({.cid = item.cid, .kind = AckKind::kOk});
+    if (hand_out) {
+      out.records.push_back(record_);
+      if (then) {
+        if (std::optional<DeliveryBatch> batch = then(out)) {
+          out.delivery = Acknowledge(*batch);
+          call += " + deliver" + Cids(*batch);
+        }
+      }
     }
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(call);
     return out;
+  }
+  DeliveryOutcome Deliver(const std::string&, const DeliveryBatch& batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("deliver" + Cids(batch));
+    return Acknowledge(batch);
   }
   std::vector<std::string> calls() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,6 +72,19 @@ class OneRequestTransport : public Transport {
   }
 
  private:
+  static DeliveryOutcome Acknowledge(const DeliveryBatch& batch) {
+    DeliveryOutcome out;
+    for (const DeliveryItem& item : batch.results) {
+      out.acks.push_back({.cid = item.cid, .kind = AckKind::kOk});
+    }
+    return out;
+  }
+  static std::string Cids(const DeliveryBatch& batch) {
+    std::string cids;
+    for (const DeliveryItem& item : batch.results) cids += " " + item.cid;
+    return cids;
+  }
+
   FetchRecord record_;
   mutable std::mutex mu_;
   bool handed_out_ = false;
@@ -112,13 +134,14 @@ std::string FreshCid() {
   return buf;
 }
 
-FetchRecord SignedRequest(const std::string& cid, const std::string& body) {
+FetchRecord SignedRequest(const std::string& cid, const std::string& body,
+                          const std::string& key = kKey) {
   std::map<std::string, std::string> fields{{"timeout", "30"}};
   FetchRecord record;
   record.cid = cid;
   record.shape = ClassifyCid(cid);
   record.kind = FetchKind::kPaired;
-  record.auth = FormatAuthV2(fields, MacV2(kKey, cid, fields, body));
+  record.auth = FormatAuthV2(fields, MacV2(key, cid, fields, body));
   record.auth_size = record.auth->size();
   record.body = body;
   record.body_size = body.size();
@@ -198,43 +221,39 @@ class VmLoopDeliveryTest : public ::testing::Test {
   std::unique_ptr<VmLoop> loop_;
 };
 
-TEST_F(VmLoopDeliveryTest, AQuickCommandsAnswerGoesOutInTheCallRightAfterItsClaim) {
+TEST_F(VmLoopDeliveryTest, AQuickCommandIsClaimedRunAndAnsweredInOneCall) {
   Start(/*answer_grace_ms=*/60000);  // generous: the command ends as soon as it starts
   std::thread command_ends([&] {
     executor_.WaitUntilStarted();
     executor_.Release();
   });
-  loop_->Step();  // the claiming fetch, then step 4 waits for the command
+  loop_->Step();  // the claiming fetch is held until the command is done, then delivers
   command_ends.join();
-  loop_->Step();  // delivers first, then the next (idle) fetch
+  loop_->Step();  // nothing left to deliver: the next (idle) fetch
   EXPECT_EQ(transport_.calls(),
-            (std::vector<std::string>{"fetch 1000", DeliverCall(), "fetch 1000"}));
+            (std::vector<std::string>{"fetch 1000 + deliver " + cid_, "fetch 1000"}));
   EXPECT_EQ(pipeline_->Waiting("vm1"), 0u);
 }
 
-TEST_F(VmLoopDeliveryTest, ACommandRunningPastTheGraceDoesNotHoldTheVmsNextFetch) {
+TEST_F(VmLoopDeliveryTest, ACommandRunningPastTheGraceEndsTheCallAndIsDeliveredLater) {
   Start(/*answer_grace_ms=*/50);
-  loop_->Step();  // claims; the command is still held when the grace ends
+  loop_->Step();  // claims; the command is still held when the grace ends: the call ends
   executor_.WaitUntilStarted();
   loop_->Step();  // nothing to deliver yet: a busy fetch picks up what else the VM queued
   executor_.Release();
   ASSERT_TRUE(pipeline_->WaitForInFlight("vm1", 60000));
-  loop_->Step();  // now the answer goes out
+  loop_->Step();  // now the answer goes out in a deliver call
   EXPECT_EQ(transport_.calls(),
-            (std::vector<std::string>{"fetch 1000", "fetch 100", DeliverCall(), "fetch 1000"}));
+            (std::vector<std::string>{"fetch 1000", "fetch 100", "deliver " + cid_, "fetch 1000"}));
 }
 
-TEST_F(VmLoopDeliveryTest, WithoutAGraceTheAnswerWaitsBehindABusyFetch) {
-  // What step 4 removes: the claiming fetch returns before the command ends, so the next step
-  // finds nothing to deliver and makes a busy fetch first.
+TEST_F(VmLoopDeliveryTest, ARefusalIsAnsweredInTheCallThatClaimedItWithoutAnyGrace) {
+  // A request under another key: answered auth at claim time, never run.
+  transport_.SetRecord(SignedRequest(cid_, "true\n", std::string(64, 'f')));
   Start(/*answer_grace_ms=*/0);
   loop_->Step();
-  executor_.WaitUntilStarted();
-  loop_->Step();
-  executor_.Release();
-  ASSERT_TRUE(pipeline_->WaitForInFlight("vm1", 60000));
-  loop_->Step();
-  EXPECT_EQ(transport_.calls()[1], "fetch 100");
+  EXPECT_EQ(transport_.calls(), (std::vector<std::string>{"fetch 1000 + deliver " + cid_}));
+  EXPECT_EQ(pipeline_->InFlight("vm1"), 0u);
 }
 
 }  // namespace

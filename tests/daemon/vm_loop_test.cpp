@@ -36,7 +36,7 @@ class ManualClock : public Processes {
 class FakeTransport : public Transport {
  public:
   std::string_view name() const override { return "fake"; }
-  FetchOutcome Fetch(const std::string&, const ScriptParams& params) override {
+  FetchOutcome Fetch(const std::string&, const ScriptParams& params, const HeldDelivery&) override {
     ops.push_back(params.op);
     waits.push_back(params.wait_ms);
     FetchOutcome out;

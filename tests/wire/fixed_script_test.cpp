@@ -404,6 +404,57 @@ TEST_P(FixedScript, DeliverWritesExactBytesPlacesExitLastAndAcknowledges) {
   EXPECT_TRUE(fs::is_empty(q_ / "tmp"));
 }
 
+TEST_P(FixedScript, AHeldFetchReadsADeliveryAfterItsBatchAndAcknowledgesIt) {
+  PutV2(Cid(1), "echo one");
+  std::string delivery = DeliveryBeginLine();
+  delivery += FormatResult(Cid(1), "one\n", "", "outcome=ok\n", "0").value();
+  delivery += DeliveryEndLine();
+  testing::ScriptRun run = Run(Params(ScriptOp::kFetch, 4) + delivery);
+  // stdout: the fetch batch, then the ack stream, never interleaved.
+  const std::size_t acks_at = run.out.find("qvm-remote-ack 1\n");
+  ASSERT_NE(acks_at, std::string::npos) << run.out << run.err;
+  FetchBatchReader fetch;
+  ASSERT_TRUE(fetch.Feed(run.out.substr(0, acks_at)).ok()) << run.out;
+  ASSERT_TRUE(fetch.Finish().ok()) << run.out;
+  EXPECT_EQ(Cids(fetch.TakeRecords()), (std::vector<std::string>{Cid(1)}));
+  AckReader acks;
+  ASSERT_TRUE(acks.Feed(run.out.substr(acks_at)).ok()) << run.out;
+  ASSERT_TRUE(acks.Finish().ok()) << run.out;
+  std::vector<Ack> got = acks.TakeAcks();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].cid, Cid(1));
+  EXPECT_EQ(got[0].kind, AckKind::kOk);
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".out")), "one\n");
+  EXPECT_EQ(ReadFile(q_ / "results" / (Cid(1) + ".exit")), "0");
+  EXPECT_FALSE(fs::exists(q_ / "running" / Cid(1)));
+}
+
+TEST_P(FixedScript, AHeldFetchAtEndOfInputEndsAtItsBatchAndAFetchWithoutClaimsNeverReads) {
+  // dom0 closed stdin: the claim stands, nothing more is printed.
+  PutV2(Cid(1), "echo one");
+  testing::ScriptRun held = Run(Params(ScriptOp::kFetch, 4));
+  FetchBatchReader reader;
+  ASSERT_TRUE(reader.Feed(held.out).ok()) << held.out;
+  ASSERT_TRUE(reader.Finish().ok()) << held.out;
+  EXPECT_TRUE(fs::exists(q_ / "running" / Cid(1)));
+  // Nothing claimed: a delivery after the batch is never read, so nothing is written.
+  std::string delivery = DeliveryBeginLine();
+  delivery += FormatResult(Cid(2), "two\n", "", "outcome=ok\n", "0").value();
+  delivery += DeliveryEndLine();
+  testing::ScriptRun idle = Run(Params(ScriptOp::kFetch, 4) + delivery);
+  EXPECT_EQ(idle.out.find("qvm-remote-ack"), std::string::npos) << idle.out;
+  EXPECT_FALSE(fs::exists(q_ / "results" / (Cid(2) + ".exit")));
+}
+
+TEST_P(FixedScript, AHeldFetchGivenAnythingButADeliveryReportsBadFrameAndWritesNothing) {
+  PutV2(Cid(1), "echo one");
+  testing::ScriptRun run = Run(Params(ScriptOp::kFetch, 4) + "result " + Cid(1) + " 1 0 0 1\nx0");
+  const std::size_t end_at = run.out.find("end 0 0\n");
+  ASSERT_NE(end_at, std::string::npos) << run.out;
+  EXPECT_EQ(run.out.substr(end_at), "end 0 0\nerror bad-frame\n");
+  EXPECT_FALSE(fs::exists(q_ / "results" / (Cid(1) + ".exit")));
+}
+
 TEST_P(FixedScript, DeliverNeverWritesThroughASymlinkedResultsDirectory) {
   fs::remove(q_ / "results");
   fs::create_directories(root_ / "elsewhere");
