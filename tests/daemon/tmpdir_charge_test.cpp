@@ -37,7 +37,7 @@ struct WalkRow {
 };
 
 TEST(MeasureTmpdir, ChargesWhatTheWalkFindsAsTheTableSays) {
-  const std::uint64_t kBig = 1 << 20;
+  constexpr std::uint64_t kBig = 1 << 20;
   const WalkRow rows[] = {
       {"an empty TMPDIR costs nothing", [](const TempDir&, const std::string&) {}, 1 << 30, 0, 0, 0,
        false, false},
@@ -51,12 +51,12 @@ TEST(MeasureTmpdir, ChargesWhatTheWalkFindsAsTheTableSays) {
        },
        1 << 30, 4, 4 * kBlock, 4 * kBlock, false, false},
       {"a one-MiB file costs the blocks it holds",
-       [kBig](const TempDir& t, const std::string& tmp) {
+       [](const TempDir& t, const std::string& tmp) {
          t.WriteFile(tmp + "/big", std::string(kBig, 'x'), 0600);
        },
        1 << 30, 1, kBig, kBig + 64 * 1024, false, false},
       {"a symlink to a big file outside is one entry, never followed",
-       [kBig](const TempDir& t, const std::string& tmp) {
+       [](const TempDir& t, const std::string& tmp) {
          t.WriteFile("outside", std::string(4 * kBig, 'x'), 0600);
          t.Symlink(tmp + "/link", t.Sub("outside"));
        },
