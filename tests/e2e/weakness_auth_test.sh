@@ -8,7 +8,8 @@
 #   replay_same_vm, replay_other_vm, replay_after_restart, body_swap, v1_nonatomic_writes,
 #   silent_failures, crafted_names, grant_expiry, policy_edit
 # Usage: weakness_auth_test.sh BIN_DIR POLICY_TOOL (BIN_DIR holds qvm-remote and qvm-remote-dom0;
-# POLICY_TOOL is qvm-remote-policy). Exit 77 = skipped, with the reason. About 60-90 s.
+# POLICY_TOOL is qvm-remote-policy). Exit 77 = skipped, with the reason. About 50 s (a loaded
+# 2-core machine included). KEEP=1 keeps the scratch directory.
 # Requests are staged before dom0 sees them with the VM marked halted (dom0 makes no call to a
 # halted VM) or the daemon stopped; files the daemon's fetch may be reading are only ever swapped
 # by rename (its script runs every second and recreates missing queue directories).
@@ -271,6 +272,9 @@ replay_same_vm() {
   marks0=$(marks replay1)
   eq "run once before the replay (EXEC lines)" 1 "$exec0"
   put_back vm1 "$cid"
+  # CONTRACT.md "Request validation" step 2: a delivered cid's copy is never run nor answered,
+  # and is removed from the VM's queue (the fetch moved it into running/). Until vm_loop asked
+  # for a delivery with no answer waiting, the copy stayed in running/ until the VM's next answer.
   wait_for "the replay is logged REPLAY" 30 'test "$(lines "REPLAY +vm=vm1 id=$cid")" -gt "$replays0"' || true
   wait_for "the replayed copy is removed from pending/ and running/" 30 \
     'test -z "$(entries_of vm1 pending "$cid")$(entries_of vm1 running "$cid")"' || true
