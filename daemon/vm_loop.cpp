@@ -61,8 +61,11 @@ MonotonicMs VmLoop::Step() {
     }
   }
 
-  // Answers go out first, so a request re-offered by `recover` finds its `.exit`.
-  if (pipeline.Waiting(vm_) > 0 && d_.backoff->Ready(deliver_key_)) {
+  // Answers go out first, so a request re-offered by `recover` finds its `.exit`. Deliver is
+  // asked even when no answer waits: the removals of replayed copies of delivered cids go out
+  // with it, and would otherwise stay in the VM's running/ until its next answer (Deliver makes
+  // no call when there is neither).
+  if (d_.backoff->Ready(deliver_key_)) {
     DeliverReport r = pipeline.Deliver(vm_);
     // The pipeline logged why (once per interval); the answers stay and are retried later.
     if (r.reached) {

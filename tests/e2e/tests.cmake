@@ -14,3 +14,15 @@ if(TARGET qvm-remote AND TARGET qvm-remote-dom0)
   set_tests_properties(e2e_client_poll e2e_client_poll_nobody PROPERTIES
                        LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
+
+# e2e_weakness_auth: one case per request-side weakness of the reference (DESIGN.md "Known
+# weaknesses"), through the real client and daemon over poll: replays (same VM, another VM, after
+# a restart), a body swapped under a valid token, the reference's non-atomic v1 writes, silent
+# refusals, crafted names, a grant's expiry, a broken policy edit. About 90 s.
+if(TARGET qvm-remote AND TARGET qvm-remote-dom0 AND TARGET qvm-remote-policy)
+  add_test(NAME e2e_weakness_auth
+           COMMAND /bin/bash ${CMAKE_CURRENT_LIST_DIR}/weakness_auth_test.sh
+                   $<TARGET_FILE_DIR:qvm-remote> $<TARGET_FILE:qvm-remote-policy>)
+  set_tests_properties(e2e_weakness_auth PROPERTIES
+                       LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()
