@@ -1,0 +1,248 @@
+#!/bin/bash
+# The reference's execution-side weaknesses (../shared/DESIGN.md "Known weaknesses of the
+# reference", docs/threat-model.md "Execution, resources, crashes"), end to end: the real
+# qvm-remote in simulated VMs (tools/sim) against the real qvm-remote-dom0 on `--transport poll`
+# through the simulated qvm-run. One function per weakness:
+#   parallel_commands_reach_their_own_clients   2 VMs x 20 clients at once: each its own answer
+#   timeout_kills_the_whole_tree                background and nested children die at -t
+#   background_jobs_never_outlive_the_command   `sleep & echo done` is answered, the sleep dies
+#   output_flood_is_bounded                     200 MiB of output: cut at max_output with the
+#                                               marker, the daemon's peak RSS stays small
+#   kill_9_mid_command_answers_interrupted_once the daemon killed -9 while a command runs; after
+#                                               a restart: `interrupted`, the tree gone, ran once
+#   fifos_never_block_or_run                    FIFOs as body, .auth and result names
+#   halted_vm_gets_its_answer_once_started      no call while halted; the answer once, exact
+#   lying_vm_tools_touch_nothing_outside        a VM's fake ls/cat/stat/head/mv/date
+# Tests assert outcomes (exit codes, exact output, .meta, journal rows, processes, marker files),
+# never latencies; every wait is a generous bound. Commands run in dom0 use distinctive numbers
+# (`sleep 317N`), so a process check never matches anything but this test's own.
+# Usage: weakness_exec_test.sh BIN_DIR (qvm-remote and qvm-remote-dom0). Exit 77 = skipped.
+set -euo pipefail
+BIN=$(cd "${1:?usage: $0 BIN_DIR}" && pwd -P)
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd -P)
+SIMT=$REPO/tools/sim
+# Under /tmp, 0755: the daemon trusts policy directories only when no parent is group/world-
+# writable (sticky /tmp excepted), and the VMs run the client from here under their own uids.
+W=$(mktemp -d /tmp/qvmr-e2e-exec.XXXXXX)
+chmod 0755 "$W"
+S=$W/sim
+export SIM_ROOT=$S
+B=$W/bin
+mkdir -m 0755 "$B"
+install -m 0755 "$BIN/qvm-remote" "$BIN/qvm-remote-dom0" "$B/"
+# Marker files the dom0 commands write (they run as the daemon's user, in dom0).
+M=$W/marks
+mkdir -m 0755 "$M"
+OUT=$W/daemon.out
+: >"$OUT"
+DPID=
+FAILS=0
+
+# The distinctive sleeps this test starts in dom0, by pid (never by a broad name).
+our_sleeps() { pgrep -x -f 'sleep 317[0-9]' || true; }
+cleanup() {
+  local rc=$?
+  if [ -n "$DPID" ]; then
+    kill "$DPID" 2>/dev/null || true
+    wait "$DPID" 2>/dev/null || true
+  fi
+  our_sleeps | xargs -r kill -9 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
+  if { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; } || [ "$FAILS" -gt 0 ]; then
+    echo "--- daemon output (last 80 lines)"
+    tail -n 80 "$OUT" 2>/dev/null || true
+  fi
+  [ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'echo "FAIL: stopped at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+ok() { echo "ok: $*"; }
+eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: want [$2], got [$3]"; fi; }
+le() { if [ "$3" -le "$2" ]; then ok "$1 ($3 <= $2)"; else fail "$1: want <= $2, got $3"; fi; }
+# wait_for DESC SECONDS 'SHELL CODE': evaluates the code every 0.2 s; fails (returns 1) if it
+# never succeeds within the bound.
+wait_for() {
+  local d=$1 n=$(($2 * 5))
+  shift 2
+  while ! eval "$*" 2>/dev/null; do
+    n=$((n - 1))
+    [ "$n" -gt 0 ] || {
+      fail "$d: not within the bound"
+      return 1
+    }
+    sleep 0.2
+  done
+}
+# wait_ok DESC SECONDS 'SHELL CODE': wait_for, saying ok when it holds.
+wait_ok() { if wait_for "$@"; then ok "$1"; fi; }
+
+mode=$("$SIMT/new" --policies "$REPO/policies" "$S" vm1 vm2 2>"$W/new.err") || {
+  cat "$W/new.err" >&2
+  exit 1
+}
+echo "isolation: $mode"
+if [ "${mode%%:*}" = none ]; then
+  echo "SKIP: the hostile-VM cases need VM isolation ($mode)"
+  exit 77
+fi
+mkdir -m 0755 "$S/vms/vm1/bin" # vm1's PATH lead (the lying-tools case fills it)
+# Both VMs at full: their text runs as a bash script, which is how a case gets background jobs,
+# floods and exit codes. vm1's output is capped at 1 MiB (the flood case).
+cat >"$S/dom0/etc/qubes/remote-policy.d/50-e2e-exec.yaml" <<'EOF'
+version: 1
+vms:
+  vm1: {level: full, max_output: 1MiB}
+  vm2: {level: full}
+EOF
+for v in vm1 vm2; do
+  # The queue exists before the daemon's first fetch (a fetch racing the client's mkdir fails).
+  "$SIMT/vm" "$v" "$B/qvm-remote key gen >/dev/null 2>&1 &&
+    mkdir -p .qvm-remote/queue/pending .qvm-remote/queue/running .qvm-remote/queue/results \
+      .qvm-remote/queue/tmp"
+  "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" authorize "$v" - \
+    <"$S/vms/$v/home/user/.qvm-remote/auth.key" >/dev/null
+done
+JOURNAL=$S/dom0/var/lib/qvm-remote/journal.db
+Q() { echo "$S/vms/$1/home/user/.qvm-remote/queue"; }
+H() { echo "$S/vms/$1/home/user/.qvm-remote/history"; }
+calls() { awk -v vm="$1" '$2 == vm' "$S/qvm-run.log" 2>/dev/null | wc -l | tr -d ' '; }
+lines() { grep -c -- "$1" "$OUT" || true; }
+sql() { sqlite3 -cmd '.timeout 5000' "$JOURNAL" "$1"; }
+state_of() { sql "select state from requests where vm='$1' and cid='$2'" 2>/dev/null; }
+cid_of() { sed -n "s/.* $2 vm=$1 id=\([^ ]*\).*/\1/p" "$OUT" | tail -n 1; }
+
+start_daemon() {
+  local served
+  served=$(lines 'serving 2 VMs over poll')
+  "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" --transport poll \
+    --policy-dir "$S/dom0/usr/share/qvm-remote/policies" \
+    --policy-dir "$S/dom0/etc/qubes/remote-policy.d" >>"$OUT" 2>&1 </dev/null &
+  DPID=$!
+  wait_for "the daemon serves" 20 'test "$(lines "serving 2 VMs over poll")" -gt "$served"'
+}
+
+# client VM TIMEOUT TEXT: the real client in VM sends TEXT (one word) with -t TIMEOUT; the call is
+# bounded too. Sets RC, COUT, CERR.
+client() {
+  set +e
+  timeout $(($2 + 30)) "$SIMT/vm" "$1" "$B/qvm-remote -t $2 $(printf %q "$3")" \
+    </dev/null >"$W/.cout" 2>"$W/.cerr"
+  RC=$?
+  set -e
+  COUT=$(cat "$W/.cout")
+  CERR=$(cat "$W/.cerr")
+}
+# client_bg VM TIMEOUT TEXT NAME: as client, in the background; wait_client NAME collects it.
+client_bg() {
+  (
+    set +e
+    timeout $(($2 + 30)) "$SIMT/vm" "$1" "$B/qvm-remote -t $2 $(printf %q "$3")" \
+      </dev/null >"$W/$4.cout" 2>"$W/$4.cerr"
+    echo $? >"$W/$4.rc"
+  ) &
+}
+wait_client() {
+  wait_for "the client $1 returns" 150 'test -s "$W/$1.rc"'
+  RC=$(cat "$W/$1.rc")
+  COUT=$(cat "$W/$1.cout")
+  CERR=$(cat "$W/$1.cerr")
+}
+show() { printf 'exit %s, stdout [%s], stderr [%s]' "$RC" "$COUT" "$CERR"; }
+expect() { # expect DESC RC STDOUT STDERR: all three exactly
+  if [ "$RC" = "$2" ] && [ "$COUT" = "$3" ] && [ "$CERR" = "$4" ]; then
+    ok "$1"
+  else
+    fail "$1: want exit $2, stdout [$3], stderr [$4]; got $(show)"
+  fi
+}
+# The meta the client archived for its last request (history/<day>/<cid>/meta).
+last_meta() { ls -dt "$(H "$1")"/*/*/ 2>/dev/null | head -n 1 | sed 's,/$,/meta,'; }
+queue_left() { ls -A "$(Q "$1")/$2"; }
+
+# --- 1. "8 global threads" / one answer per client: 2 VMs x 20 commands at once ---------------
+parallel_commands_reach_their_own_clients() {
+  local rows0 v i vn want_rc bad=0 pids=()
+  rows0=$(sql 'select count(*) from requests')
+  # Each VM starts its 20 clients in the background from one shell, then waits for them all;
+  # vm1's client I exits I-1 (0..19), vm2's 100+I: 40 distinct statuses, 40 distinct outputs.
+  for v in vm1 vm2; do
+    vn=${v#vm}
+    timeout 150 "$SIMT/vm" "$v" "mkdir -p /var/tmp/par && for i in \$(seq 1 20); do
+        ( $B/qvm-remote -t 90 \"echo out-$v-\$i; echo err-$v-\$i >&2; exit \$(( $vn == 1 ? i - 1 : 100 + i ))\" \
+            >/var/tmp/par/\$i.out 2>/var/tmp/par/\$i.err; echo \$? >/var/tmp/par/\$i.rc ) &
+      done; wait" </dev/null &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || fail "parallel: a VM's shell of clients failed"; done
+  for v in vm1 vm2; do
+    vn=${v#vm}
+    for i in $(seq 1 20); do
+      local d=$S/vms/$v/tmp/par
+      if [ "$vn" = 1 ]; then want_rc=$((i - 1)); else want_rc=$((100 + i)); fi
+      if [ "$(cat "$d/$i.rc" 2>/dev/null)" != "$want_rc" ] ||
+        [ "$(cat "$d/$i.out" 2>/dev/null)" != "out-$v-$i" ] ||
+        [ "$(cat "$d/$i.err" 2>/dev/null)" != "err-$v-$i" ]; then
+        bad=$((bad + 1))
+        fail "parallel: $v client $i: want exit $want_rc, [out-$v-$i], [err-$v-$i]; got exit" \
+          "$(cat "$d/$i.rc" 2>/dev/null), [$(cat "$d/$i.out" 2>/dev/null)], [$(cat "$d/$i.err" 2>/dev/null)]"
+      fi
+    done
+  done
+  eq "parallel: each of the 40 clients got exactly its own stdout, stderr and exit status" 0 "$bad"
+  wait_ok "parallel: the journal has 40 more rows, all delivered" 30 \
+    'test "$(sql "select count(*) from requests where state = '"'delivered'"'")" -eq $((rows0 + 40))'
+  eq "parallel: the journal has exactly 40 rows more" $((rows0 + 40)) "$(sql 'select count(*) from requests')"
+  for v in vm1 vm2; do
+    wait_ok "parallel: $v's running/ empties" 20 'test -z "$(queue_left $v running)"'
+    eq "parallel: nothing left in $v's results/ (each client archived its own)" "" "$(queue_left $v results)"
+    eq "parallel: nothing left in $v's pending/" "" "$(queue_left $v pending)"
+  done
+}
+
+# --- 2. "the timeout kills bash, not its children" ----------------------------------------------
+timeout_kills_the_whole_tree() {
+  # A background child, a child of a subshell (re-parented at once) and the foreground sleep,
+  # each noting it started; -t 2 kills them all at dom0's deadline.
+  client vm1 2 "sleep 3171 & echo bg >>$M/tree; (sleep 3174 & echo nested >>$M/tree); echo fg >>$M/tree; sleep 3175"
+  eq "timeout: the client exits 124" 124 "$RC"
+  grep -q deadline <<<"$CERR" && ok "timeout: stderr says dom0's deadline passed" ||
+    fail "timeout: stderr does not say deadline: $(show)"
+  eq "timeout: the three children had started" "bg fg nested" "$(sort "$M/tree" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+  grep -qx 'outcome=timeout' "$(last_meta vm1)" && ok "timeout: .meta outcome=timeout" ||
+    fail "timeout: .meta outcome is not timeout: $(cat "$(last_meta vm1)" 2>/dev/null)"
+  wait_ok "timeout: no process of the tree is left (sleep 3171, 3174, 3175)" 20 \
+    'test -z "$(pgrep -x -f "sleep 317[145]")"'
+}
+
+# --- 3. "background jobs outlive the command" --------------------------------------------------
+background_jobs_never_outlive_the_command() {
+  client vm1 30 "sleep 3172 & echo started >$M/bg; echo done"
+  expect "background: a command that exits at once is answered 0 with its output" 0 done ""
+  eq "background: the background job had started" started "$(cat "$M/bg" 2>/dev/null)"
+  wait_ok "background: the background job did not outlive the command (sleep 3172)" 20 \
+    'test -z "$(pgrep -x -f "sleep 3172")"'
+}
+
+start_daemon
+parallel_commands_reach_their_own_clients
+timeout_kills_the_whole_tree
+background_jobs_never_outlive_the_command
+
+kill "$DPID"
+wait "$DPID" || true
+DPID=
+if grep -Eq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$OUT"; then
+  fail "the daemon reported a sanitizer error"
+fi
+if [ "$FAILS" -gt 0 ]; then
+  echo "$FAILS failures"
+  exit 1
+fi
+echo "all passed"
