@@ -64,7 +64,8 @@ fail() {
   FAILS=$((FAILS + 1))
 }
 ok() { echo "ok: $*"; }
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: want [$2], got [$3]"; fi; }
+# eq DESC WANT GOT (a long GOT is shown cut at 300 bytes)
+eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: want [${2:0:300}], got [${3:0:300}]"; fi; }
 le() { if [ "$3" -le "$2" ]; then ok "$1 ($3 <= $2)"; else fail "$1: want <= $2, got $3"; fi; }
 # wait_for DESC SECONDS 'SHELL CODE': evaluates the code every 0.2 s; fails (returns 1) if it
 # never succeeds within the bound.
@@ -149,7 +150,8 @@ client_bg() {
   ) &
 }
 wait_client() {
-  wait_for "the client $1 returns" 150 'test -s "$W/$1.rc"'
+  local wc_name=$1 # not $1 in the code: wait_for's eval has its own positional parameters
+  wait_for "the client $1 returns" 150 'test -s "$W/$wc_name.rc"'
   RC=$(cat "$W/$1.rc")
   COUT=$(cat "$W/$1.cout")
   CERR=$(cat "$W/$1.cerr")
@@ -230,10 +232,138 @@ background_jobs_never_outlive_the_command() {
     'test -z "$(pgrep -x -f "sleep 3172")"'
 }
 
+# --- 4. "all output held in memory before truncation" -------------------------------------------
+output_flood_is_bounded() {
+  # A sanitizer build's shadow memory and allocator make the peak RSS meaningless.
+  if readelf -s "$B/qvm-remote-dom0" 2>/dev/null | grep -q __asan_init ||
+    ldd "$B/qvm-remote-dom0" 2>/dev/null | grep -q libasan; then
+    echo "skip: flood: a sanitizer build (the peak RSS bound means nothing there)"
+    return 0
+  fi
+  local cap=1048576 marker got size rc
+  marker=$(printf '\n[truncated at %s bytes]\n' "$cap" | od -An -c | tr -s ' ')
+  local text="head -c 200M /dev/zero | tr '\\0' a"
+  rc=$(timeout 150 "$SIMT/vm" vm1 \
+    "$B/qvm-remote -t 120 $(printf %q "$text") >/var/tmp/flood.out 2>/var/tmp/flood.err; echo \$?" </dev/null)
+  eq "flood: 200 MiB of output is answered with the command's status 0" 0 "$rc"
+  local f=$S/vms/vm1/tmp/flood.out
+  size=$(stat -c %s "$f")
+  eq "flood: stdout is the cap plus the reference's marker" $((cap + 30)) "$size"
+  eq "flood: the first $cap bytes are the command's" 0 "$(head -c "$cap" "$f" | tr -d a | wc -c | tr -d ' ')"
+  got=$(tail -c 30 "$f" | od -An -c | tr -s ' ')
+  eq "flood: stdout ends with the marker \\n[truncated at $cap bytes]\\n" "$marker" "$got"
+  eq "flood: nothing on stderr" "" "$(cat "$S/vms/vm1/tmp/flood.err")"
+  grep -qx 'truncated=stdout' "$(last_meta vm1)" && ok "flood: .meta truncated=stdout" ||
+    fail "flood: .meta has no truncated=stdout: $(cat "$(last_meta vm1)" 2>/dev/null)"
+  local cid
+  cid=$(basename "$(dirname "$(last_meta vm1)")")
+  wait_ok "flood: the journal row is delivered with truncated=stdout" 20 \
+    'test "$(sql "select state || '"' '"' || truncated from requests where vm='"'vm1'"' and cid='"'$cid'"'")" = "delivered stdout"'
+  # 64 MiB: the daemon's own few MiB, its threads' stacks and SQLite's cache; holding the flood
+  # (200 MiB), or even the cap's worth a few times over per buffer, would pass it.
+  local vmhwm
+  vmhwm=$(awk '/VmHWM/ {print $2}' "/proc/$DPID/status")
+  le "flood: the daemon's peak RSS stays small (kB)" 65536 "$vmhwm"
+}
+
+# --- 5. "a killed daemon leaves running/ entries forever"; a crash runs a request twice ----------
+kill_9_mid_command_answers_interrupted_once() {
+  client_bg vm1 60 "echo ran >>$M/k9; sleep 3173" k9
+  wait_for "kill -9: the command started (its marker exists)" 30 'test -s "$M/k9"'
+  local cid
+  cid=$(cid_of vm1 EXEC)
+  eq "kill -9: the request is journaled started" started "$(state_of vm1 "$cid")"
+  kill -9 "$DPID"
+  wait "$DPID" 2>/dev/null || true
+  DPID=
+  sleep 1
+  echo "note: kill -9: sleep 3173 outlived the daemon: $(test -n "$(pgrep -x -f 'sleep 3173')" && echo yes || echo no)"
+  start_daemon
+  wait_client k9
+  eq "kill -9: the client exits 255 (interrupted)" 255 "$RC"
+  eq "kill -9: stdout is empty" "" "$COUT"
+  eq "kill -9: stderr says it had started and was stopped" \
+    "qvm-remote: dom0 restarted while this request ran; it was stopped" "$CERR"
+  grep -qx 'outcome=interrupted' "$(last_meta vm1)" && ok "kill -9: .meta outcome=interrupted" ||
+    fail "kill -9: .meta outcome is not interrupted: $(cat "$(last_meta vm1)" 2>/dev/null)"
+  wait_ok "kill -9: no sleep 3173 is left" 20 'test -z "$(pgrep -x -f "sleep 3173")"'
+  wait_ok "kill -9: the journal row is delivered" 20 'test "$(state_of vm1 "$cid")" = delivered'
+  eq "kill -9: answered exactly once (one INTERRUPTED line)" 1 "$(lines "INTERRUPTED vm=vm1 id=$cid")"
+  # Time for a second run or a second answer to show, if there were one.
+  sleep 3
+  eq "kill -9: the command ran once (one marker line)" 1 "$(wc -l <"$M/k9" | tr -d ' ')"
+  eq "kill -9: it was run once (one EXEC line)" 1 "$(lines "EXEC vm=vm1 id=$cid")"
+  eq "kill -9: no second answer was delivered (results/ stays empty)" "" "$(queue_left vm1 results)"
+  eq "kill -9: running/ is empty" "" "$(queue_left vm1 running)"
+}
+
+# --- 7. FIFOs in the queue never block dom0 or run ----------------------------------------------
+fifos_never_block_or_run() {
+  local a b q1 e0
+  q1=$(Q vm1)
+  e0=$(lines 'EXEC vm=vm1')
+  a=$(date -u +%Y%m%d-%H%M%S)-7001-$(openssl rand -hex 8)
+  b=$(date -u +%Y%m%d-%H%M%S)-7002-$(openssl rand -hex 8)
+  # A: a FIFO as the body (behind a regular .auth); B: a regular body behind a FIFO .auth; a
+  # FIFO named like a results file of a request in pending/. Each put in place by a rename.
+  "$SIMT/vm" vm1 "cd .qvm-remote/queue && printf 'v=2 timeout=5 mac=%064d\n' 0 >tmp/$a.auth &&
+    mv tmp/$a.auth pending/ && mkfifo tmp/$a && mv tmp/$a pending/ &&
+    mkfifo tmp/$b.auth && mv tmp/$b.auth pending/ && printf 'echo fifo-ran >>$M/fifo\n' >tmp/$b &&
+    mv tmp/$b pending/ && mkfifo tmp/$b.out && mv tmp/$b.out pending/"
+  client vm2 20 "echo vm2-while-fifos"
+  expect "fifo: vm2 is answered while vm1's queue holds FIFOs" 0 vm2-while-fifos ""
+  wait_ok "fifo: the FIFO body is removed" 20 '! test -e "$q1/pending/$a"'
+  wait_ok "fifo: the FIFO named like a results file is removed" 20 '! test -e "$q1/pending/$b.out"'
+  wait_ok "fifo: the body behind a FIFO .auth is answered" 30 'test -f "$q1/results/$b.exit"'
+  eq "fifo: ... as no-token (auth, 255)" "255 no-token" \
+    "$(cat "$q1/results/$b.exit") $(sed -n 's/^reason_code=//p' "$q1/results/$b.meta")"
+  eq "fifo: no FIFO request ran (no EXEC line, no marker)" "$e0 no" \
+    "$(lines 'EXEC vm=vm1') $(test -e "$M/fifo" && echo yes || echo no)"
+  rm -f "$q1/results/$b".*
+  # C: FIFOs where the answer of a running request will be delivered (.out, .err, .meta): the
+  # delivery renames over them, never opens them, and the client gets its exact answer.
+  client_bg vm1 30 "sleep 2; echo fifo-result; exit 3" fifores
+  wait_for "fifo: vm1's request is claimed" 20 'test -n "$(ls "$q1/running" 2>/dev/null)"'
+  local c
+  c=$(ls "$q1/running" | grep -v '\.auth$' | head -n 1)
+  "$SIMT/vm" vm1 "cd .qvm-remote/queue/results && mkfifo $c.out $c.err $c.meta"
+  wait_client fifores
+  expect "fifo: FIFOs at a request's result names are replaced; the client gets its answer" \
+    3 fifo-result ""
+}
+
+# --- 8. "every qvm-run return code is ignored": a VM halted while its answer waits ---------------
+halted_vm_gets_its_answer_once_started() {
+  local n_exec cid hc1 hc2
+  n_exec=$(lines 'EXEC vm=vm2')
+  client_bg vm2 60 "sleep 2; echo after-halt; echo to-stderr >&2; exit 7" halted
+  wait_for "halted: the request is claimed and run" 20 'test "$(lines "EXEC vm=vm2")" -gt "$n_exec"'
+  cid=$(cid_of vm2 EXEC)
+  touch "$S/vms/vm2/halted"
+  wait_for "halted: the daemon sees vm2 halted" 20 'grep -q "vm=vm2 reason=not-running" "$OUT"'
+  hc1=$(calls vm2)
+  wait_for "halted: the command finishes while vm2 is halted" 20 'grep -Eq "DONE(-FAIL)? vm=vm2 id=$cid" "$OUT"'
+  sleep 3
+  hc2=$(calls vm2)
+  eq "halted: no qvm-run call to the halted VM" "$hc1" "$hc2"
+  eq "halted: the answer is kept (journal: finished)" finished "$(state_of vm2 "$cid")"
+  rm -f "$S/vms/vm2/halted"
+  wait_client halted
+  expect "halted: once vm2 runs again, the client gets its exact answer" 7 after-halt to-stderr
+  wait_ok "halted: journaled delivered" 20 'test "$(state_of vm2 "$cid")" = delivered'
+  sleep 3
+  eq "halted: delivered once (results/ stays empty after the client took it)" "" "$(queue_left vm2 results)"
+  eq "halted: running/ is empty" "" "$(queue_left vm2 running)"
+}
+
 start_daemon
 parallel_commands_reach_their_own_clients
 timeout_kills_the_whole_tree
 background_jobs_never_outlive_the_command
+output_flood_is_bounded
+fifos_never_block_or_run
+halted_vm_gets_its_answer_once_started
+kill_9_mid_command_answers_interrupted_once
 
 kill "$DPID"
 wait "$DPID" || true
