@@ -18,7 +18,7 @@ endif()
 # e2e_weakness_exec: the reference's execution-side weaknesses over poll (tests/e2e/
 # weakness_exec_test.sh): 2 VMs x 20 parallel commands, the timeout and background jobs killing
 # the whole tree, an output flood, kill -9 mid-command, FIFOs, a halted VM, a VM's lying tools.
-# Serial: it counts qvm-run calls and processes, and waits on the daemon's own pacing. ~60 s.
+# Serial: it counts qvm-run calls and processes, and waits on the daemon's own pacing. About 60 s.
 if(TARGET qvm-remote AND TARGET qvm-remote-dom0)
   add_test(NAME e2e_weakness_exec
            COMMAND /bin/bash ${CMAKE_CURRENT_LIST_DIR}/weakness_exec_test.sh

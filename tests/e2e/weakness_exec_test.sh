@@ -356,6 +356,61 @@ halted_vm_gets_its_answer_once_started() {
   eq "halted: running/ is empty" "" "$(queue_left vm2 running)"
 }
 
+# --- 6. a compromised VM's lying tools ----------------------------------------------------------
+# What dom0 may write, relative to SIM_ROOT/dom0: its journal, lock, spool and tmp, its logs,
+# its run directory. Anything else new or changed under dom0 is a write it must never make.
+DOM0_WRITES='^(var/lib/qvm-remote(/(daemon\.lock|journal\.db(-wal|-shm|-journal)?|spool(/vm[12](/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}\.(out|err))?)?|tmp(/[^/]*)?))?|var/log/qubes(/qvm-remote(-audit\.jsonl|\.log)(\.[0-9]+)?)?|run/qvm-remote(/.*)?)$'
+# What vm2's home may gain while it is served: its client's own queue, audit log and history.
+VM2_WRITES='^(\.qvm-remote(/audit\.log|/queue(/(pending|running|results|tmp)(/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}(\.(auth|out|err|meta|exit))?)?)?|/history(/[0-9-]+(/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}(/(out|err|meta|exit|command))?)?)?)?)?$'
+snapshot() { (cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%s\t%T@\n' | sort); }
+# changed_paths BEFORE AFTER: the paths new or changed in AFTER (one a line).
+changed_paths() { comm -13 "$1" "$2" | cut -f1 | sort -u; }
+fake() { # fake TOOL BODY: vm1's TOOL, first on its PATH
+  printf '#!/bin/bash\n%s\n' "$2" >"$S/vms/vm1/bin/$1"
+  chmod 0755 "$S/vms/vm1/bin/$1"
+}
+lying_vm_tools_touch_nothing_outside() {
+  local pwn=qvmr-pwn-$$ e0 c0 bad
+  snapshot "$S/dom0" >"$W/dom0.before"
+  snapshot "$S/vms/vm2/home/user" >"$W/vm2.before"
+  e0=$(lines 'ERROR vm=vm1')
+  c0=$(calls vm1)
+  # Each names paths outside the queue (dom0's, another VM's, /tmp), lies about sizes and times,
+  # or prints what looks like the fixed script's frames and acknowledgements.
+  fake ls "printf '%s\n' /etc/shadow ../../../vm2/home/user/.qvm-remote/auth.key /tmp/$pwn"
+  fake cat "printf 'request ../../../../../tmp/$pwn paired 5 5\nv=2 xhello\n'"
+  fake stat 'case "$2" in %s) echo 7 ;; *) echo "7 0" ;; esac'
+  fake head "printf 'request ../../../../../tmp/$pwn paired 3 3\nv=2xyz\nrequest 20261130-000000-1-0123456789abcdef paired 1 1\nab\nend 0 0\nqvm-remote-fetch 1\n'"
+  fake mv "/bin/mv \"\$@\" 2>/dev/null; printf 'ok ../../../../tmp/$pwn\nrequest ../../vm2/$pwn no-token 1\nz\n'"
+  fake date "echo ../../../tmp/$pwn"
+  client_bg vm1 5 "echo lied-to" lied
+  wait_ok "lying tools: dom0 logs vm1's fault" 30 'test "$(lines "ERROR vm=vm1")" -gt "$e0"'
+  grep 'ERROR vm=vm1' "$OUT" | tail -n 2 | cut -c 22-200 | sed 's/^/  /'
+  client vm2 20 "echo vm2-while-vm1-lies"
+  expect "lying tools: vm2 is answered while vm1's tools lie" 0 vm2-while-vm1-lies ""
+  wait_ok "lying tools: dom0 keeps calling vm1 (3 calls with the fakes)" 40 'test "$(calls vm1)" -ge $((c0 + 3))'
+  wait_client lied
+  echo "note: lying tools: vm1's client during the fakes: exit $RC"
+  rm -f "$S/vms/vm1/bin"/*
+  client vm1 90 "echo back-after-lies"
+  expect "lying tools: once its tools are sound, vm1 is served again" 0 back-after-lies ""
+  kill -0 "$DPID" && ok "lying tools: the daemon is still running"
+  snapshot "$S/dom0" >"$W/dom0.after"
+  snapshot "$S/vms/vm2/home/user" >"$W/vm2.after"
+  bad=$(changed_paths "$W/dom0.before" "$W/dom0.after" | grep -Ev "$DOM0_WRITES" || true)
+  eq "lying tools: dom0 wrote nothing outside its journal, spool, logs and run dir" "" "$bad"
+  bad=$(changed_paths "$W/vm2.before" "$W/vm2.after" | grep -Ev "$VM2_WRITES" || true)
+  eq "lying tools: vm2's home changed only in its own queue and history" "" "$bad"
+  local h cid foreign=
+  for h in "$(H vm2)"/*/*; do
+    cid=${h##*/}
+    [ "$(sql "select count(*) from requests where vm='vm2' and cid='$cid'")" = 1 ] || foreign+=" $cid"
+  done
+  eq "lying tools: every answer in vm2's history is one of vm2's own requests" "" "$foreign"
+  eq "lying tools: no file named by the fakes exists anywhere dom0 could write" "" \
+    "$({ find "$W" -name "*$pwn*"; find /tmp -maxdepth 2 -name "*$pwn*"; } 2>/dev/null | head -n 3)"
+}
+
 start_daemon
 parallel_commands_reach_their_own_clients
 timeout_kills_the_whole_tree
@@ -364,6 +419,7 @@ output_flood_is_bounded
 fifos_never_block_or_run
 halted_vm_gets_its_answer_once_started
 kill_9_mid_command_answers_interrupted_once
+lying_vm_tools_touch_nothing_outside
 
 kill "$DPID"
 wait "$DPID" || true
