@@ -168,7 +168,7 @@ expect() { # expect DESC RC STDOUT STDERR: all three exactly
 last_meta() { ls -dt "$(H "$1")"/*/*/ 2>/dev/null | head -n 1 | sed 's,/$,/meta,'; }
 queue_left() { ls -A "$(Q "$1")/$2"; }
 
-# --- 1. "8 global threads" / one answer per client: 2 VMs x 20 commands at once ---------------
+# --- 1. 2 VMs x 20 parallel commands: every answer reaches its own client ---------------------
 parallel_commands_reach_their_own_clients() {
   local rows0 v i vn want_rc bad=0 pids=()
   rows0=$(sql 'select count(*) from requests')
