@@ -210,26 +210,29 @@ parallel_commands_reach_their_own_clients() {
 
 # --- 2. "the timeout kills bash, not its children" ----------------------------------------------
 timeout_kills_the_whole_tree() {
-  # A background child, a child of a subshell (re-parented at once) and the foreground sleep,
-  # each noting it started; -t 2 kills them all at dom0's deadline.
-  client vm1 2 "sleep 3171 & echo bg >>$M/tree; (sleep 3174 & echo nested >>$M/tree); echo fg >>$M/tree; sleep 3175"
+  # A background child, a child of a subshell (re-parented at once), one in a session of its own
+  # (out of reach of a process-group kill) and the foreground sleep, each noting it started; -t 2
+  # kills them all at dom0's deadline.
+  client vm1 2 "sleep 3171 & echo bg >>$M/tree; (sleep 3174 & echo nested >>$M/tree);
+    setsid sleep 3176 & echo setsid >>$M/tree; echo fg >>$M/tree; sleep 3175"
   eq "timeout: the client exits 124" 124 "$RC"
   grep -q deadline <<<"$CERR" && ok "timeout: stderr says dom0's deadline passed" ||
     fail "timeout: stderr does not say deadline: $(show)"
-  eq "timeout: the three children had started" "bg fg nested" "$(sort "$M/tree" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+  eq "timeout: the four children had started" "bg fg nested setsid" "$(sort "$M/tree" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
   grep -qx 'outcome=timeout' "$(last_meta vm1)" && ok "timeout: .meta outcome=timeout" ||
     fail "timeout: .meta outcome is not timeout: $(cat "$(last_meta vm1)" 2>/dev/null)"
-  wait_ok "timeout: no process of the tree is left (sleep 3171, 3174, 3175)" 20 \
-    'test -z "$(pgrep -x -f "sleep 317[145]")"'
+  wait_ok "timeout: no process of the tree is left (sleep 3171, 3174, 3175, 3176)" 20 \
+    'test -z "$(pgrep -x -f "sleep 317[1456]")"'
 }
 
 # --- 3. "background jobs outlive the command" --------------------------------------------------
 background_jobs_never_outlive_the_command() {
-  client vm1 30 "sleep 3172 & echo started >$M/bg; echo done"
+  client vm1 30 "sleep 3172 & echo started >$M/bg; setsid sleep 3177 & echo setsid >>$M/bg; echo done"
   expect "background: a command that exits at once is answered 0 with its output" 0 done ""
-  eq "background: the background job had started" started "$(cat "$M/bg" 2>/dev/null)"
-  wait_ok "background: the background job did not outlive the command (sleep 3172)" 20 \
-    'test -z "$(pgrep -x -f "sleep 3172")"'
+  eq "background: the background jobs had started (one in its own session)" "started setsid" \
+    "$(tr '\n' ' ' <"$M/bg" 2>/dev/null | sed 's/ $//')"
+  wait_ok "background: no background job outlived the command (sleep 3172, 3177)" 20 \
+    'test -z "$(pgrep -x -f "sleep 317[27]")"'
 }
 
 # --- 4. "all output held in memory before truncation" -------------------------------------------
@@ -268,7 +271,7 @@ output_flood_is_bounded() {
 
 # --- 5. "a killed daemon leaves running/ entries forever"; a crash runs a request twice ----------
 kill_9_mid_command_answers_interrupted_once() {
-  client_bg vm1 60 "echo ran >>$M/k9; sleep 3173" k9
+  client_bg vm1 60 "setsid sleep 3178 & echo ran >>$M/k9; sleep 3173" k9
   wait_for "kill -9: the command started (its marker exists)" 30 'test -s "$M/k9"'
   local cid
   cid=$(cid_of vm1 EXEC)
@@ -286,7 +289,8 @@ kill_9_mid_command_answers_interrupted_once() {
     "qvm-remote: dom0 restarted while this request ran; it was stopped" "$CERR"
   grep -qx 'outcome=interrupted' "$(last_meta vm1)" && ok "kill -9: .meta outcome=interrupted" ||
     fail "kill -9: .meta outcome is not interrupted: $(cat "$(last_meta vm1)" 2>/dev/null)"
-  wait_ok "kill -9: no sleep 3173 is left" 20 'test -z "$(pgrep -x -f "sleep 3173")"'
+  wait_ok "kill -9: no process of the command is left (sleep 3173, 3178)" 20 \
+    'test -z "$(pgrep -x -f "sleep 317[38]")"'
   wait_ok "kill -9: the journal row is delivered" 20 'test "$(state_of vm1 "$cid")" = delivered'
   eq "kill -9: answered exactly once (one INTERRUPTED line)" 1 "$(lines "INTERRUPTED vm=vm1 id=$cid")"
   # Time for a second run or a second answer to show, if there were one.
