@@ -116,7 +116,9 @@ H() { echo "$S/vms/$1/home/user/.qvm-remote/history"; }
 calls() { awk -v vm="$1" '$2 == vm' "$S/qvm-run.log" 2>/dev/null | wc -l | tr -d ' '; }
 lines() { grep -c -- "$1" "$OUT" || true; }
 sql() { sqlite3 -cmd '.timeout 5000' "$JOURNAL" "$1"; }
-state_of() { sql "select state from requests where vm='$1' and cid='$2'" 2>/dev/null; }
+# row VM CID COLUMN: the column of the journal row of VM's request CID.
+row() { sql "select $3 from requests where vm='$1' and cid='$2'" 2>/dev/null; }
+state_of() { row "$1" "$2" state; }
 cid_of() { sed -n "s/.* $2 vm=$1 id=\([^ ]*\).*/\1/p" "$OUT" | tail -n 1; }
 
 start_daemon() {
@@ -218,7 +220,8 @@ timeout_kills_the_whole_tree() {
   eq "timeout: the client exits 124" 124 "$RC"
   grep -q deadline <<<"$CERR" && ok "timeout: stderr says dom0's deadline passed" ||
     fail "timeout: stderr does not say deadline: $(show)"
-  eq "timeout: the four children had started" "bg fg nested setsid" "$(sort "$M/tree" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+  eq "timeout: the four children had started" "bg fg nested setsid" \
+    "$(sort "$M/tree" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
   grep -qx 'outcome=timeout' "$(last_meta vm1)" && ok "timeout: .meta outcome=timeout" ||
     fail "timeout: .meta outcome is not timeout: $(cat "$(last_meta vm1)" 2>/dev/null)"
   wait_ok "timeout: no process of the tree is left (sleep 3171, 3174, 3175, 3176)" 20 \
@@ -261,7 +264,7 @@ output_flood_is_bounded() {
   local cid
   cid=$(basename "$(dirname "$(last_meta vm1)")")
   wait_ok "flood: the journal row is delivered with truncated=stdout" 20 \
-    'test "$(sql "select state || '"' '"' || truncated from requests where vm='"'vm1'"' and cid='"'$cid'"'")" = "delivered stdout"'
+    'test "$(state_of vm1 "$cid") $(row vm1 "$cid" truncated)" = "delivered stdout"'
   # 64 MiB: the daemon's own few MiB, its threads' stacks and SQLite's cache; holding the flood
   # (200 MiB), or even the cap's worth a few times over per buffer, would pass it.
   local vmhwm
@@ -280,7 +283,9 @@ kill_9_mid_command_answers_interrupted_once() {
   wait "$DPID" 2>/dev/null || true
   DPID=
   sleep 1
-  echo "note: kill -9: sleep 3173 outlived the daemon: $(test -n "$(pgrep -x -f 'sleep 3173')" && echo yes || echo no)"
+  local outlived=no
+  [ -z "$(pgrep -x -f 'sleep 3173')" ] || outlived=yes
+  echo "note: kill -9: sleep 3173 outlived the daemon: $outlived (the restart must end it)"
   start_daemon
   wait_client k9
   eq "kill -9: the client exits 255 (interrupted)" 255 "$RC"
@@ -363,9 +368,14 @@ halted_vm_gets_its_answer_once_started() {
 # --- 6. a compromised VM's lying tools ----------------------------------------------------------
 # What dom0 may write, relative to SIM_ROOT/dom0: its journal, lock, spool and tmp, its logs,
 # its run directory. Anything else new or changed under dom0 is a write it must never make.
-DOM0_WRITES='^(var/lib/qvm-remote(/(daemon\.lock|journal\.db(-wal|-shm|-journal)?|spool(/vm[12](/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}\.(out|err))?)?|tmp(/[^/]*)?))?|var/log/qubes(/qvm-remote(-audit\.jsonl|\.log)(\.[0-9]+)?)?|run/qvm-remote(/.*)?)$'
+CID_RE='[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}'
+DOM0_WRITES="^(var/lib/qvm-remote(/(daemon\.lock|journal\.db(-wal|-shm|-journal)?"
+DOM0_WRITES+="|spool(/vm[12](/$CID_RE\.(out|err))?)?|tmp(/[^/]*)?))?"
+DOM0_WRITES+="|var/log/qubes(/qvm-remote(-audit\.jsonl|\.log)(\.[0-9]+)?)?|run/qvm-remote(/.*)?)$"
 # What vm2's home may gain while it is served: its client's own queue, audit log and history.
-VM2_WRITES='^(\.qvm-remote(/audit\.log|/queue(/(pending|running|results|tmp)(/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}(\.(auth|out|err|meta|exit))?)?)?|/history(/[0-9-]+(/[0-9]{8}-[0-9]{6}-[0-9]+-[0-9a-f]{16}(/(out|err|meta|exit|command))?)?)?)?)?$'
+VM2_WRITES="^(\.qvm-remote(/audit\.log"
+VM2_WRITES+="|/queue(/(pending|running|results|tmp)(/$CID_RE(\.(auth|out|err|meta|exit))?)?)?"
+VM2_WRITES+="|/history(/[0-9-]+(/$CID_RE(/(out|err|meta|exit|command))?)?)?)?)?$"
 snapshot() { (cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%s\t%T@\n' | sort); }
 # changed_paths BEFORE AFTER: the paths new or changed in AFTER (one a line).
 changed_paths() { comm -13 "$1" "$2" | cut -f1 | sort -u; }
@@ -384,7 +394,8 @@ lying_vm_tools_touch_nothing_outside() {
   fake ls "printf '%s\n' /etc/shadow ../../../vm2/home/user/.qvm-remote/auth.key /tmp/$pwn"
   fake cat "printf 'request ../../../../../tmp/$pwn paired 5 5\nv=2 xhello\n'"
   fake stat 'case "$2" in %s) echo 7 ;; *) echo "7 0" ;; esac'
-  fake head "printf 'request ../../../../../tmp/$pwn paired 3 3\nv=2xyz\nrequest 20261130-000000-1-0123456789abcdef paired 1 1\nab\nend 0 0\nqvm-remote-fetch 1\n'"
+  fake head "printf 'request ../../../../../tmp/$pwn paired 3 3\nv=2xyz\n'
+    printf 'request 20261130-000000-1-0123456789abcdef paired 1 1\nab\nend 0 0\nqvm-remote-fetch 1\n'"
   fake mv "/bin/mv \"\$@\" 2>/dev/null; printf 'ok ../../../../tmp/$pwn\nrequest ../../vm2/$pwn no-token 1\nz\n'"
   fake date "echo ../../../tmp/$pwn"
   client_bg vm1 5 "echo lied-to" lied
@@ -411,8 +422,10 @@ lying_vm_tools_touch_nothing_outside() {
     [ "$(sql "select count(*) from requests where vm='vm2' and cid='$cid'")" = 1 ] || foreign+=" $cid"
   done
   eq "lying tools: every answer in vm2's history is one of vm2's own requests" "" "$foreign"
-  eq "lying tools: no file named by the fakes exists anywhere dom0 could write" "" \
-    "$({ find "$W" -name "*$pwn*"; find /tmp -maxdepth 2 -name "*$pwn*"; } 2>/dev/null | head -n 3)"
+  # The fakes' paths resolve (from any directory dom0 uses) into the test's tree or /tmp itself.
+  bad=$(find "$W" -name "*$pwn*" | head -n 3)
+  bad+=$(find /tmp -maxdepth 2 -name "*$pwn*" 2>/dev/null | head -n 3)
+  eq "lying tools: no file named by the fakes exists anywhere dom0 could write" "" "$bad"
 }
 
 start_daemon
