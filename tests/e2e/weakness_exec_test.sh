@@ -16,9 +16,12 @@
 # Tests assert outcomes (exit codes, exact output, .meta, journal rows, processes, marker files),
 # never latencies; every wait is a generous bound. Commands run in dom0 use distinctive numbers
 # (`sleep 317N`), so a process check never matches anything but this test's own.
-# Usage: weakness_exec_test.sh BIN_DIR (qvm-remote and qvm-remote-dom0). Exit 77 = skipped.
+# Usage: weakness_exec_test.sh BIN_DIR [CONTAINMENT]: BIN_DIR holds qvm-remote and
+# qvm-remote-dom0; CONTAINMENT is the daemon's --containment (default auto: the host's best; e.g.
+# subreaper, the unprivileged fallback). Exit 77 = skipped.
 set -euo pipefail
-BIN=$(cd "${1:?usage: $0 BIN_DIR}" && pwd -P)
+BIN=$(cd "${1:?usage: $0 BIN_DIR [CONTAINMENT]}" && pwd -P)
+CONTAINMENT=${2:-auto}
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd -P)
 SIMT=$REPO/tools/sim
 # Under /tmp, 0755: the daemon trusts policy directories only when no parent is group/world-
@@ -124,7 +127,7 @@ cid_of() { sed -n "s/.* $2 vm=$1 id=\([^ ]*\).*/\1/p" "$OUT" | tail -n 1; }
 start_daemon() {
   local served
   served=$(lines 'serving 2 VMs over poll')
-  "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" --transport poll \
+  "$SIMT/dom0" "$B/qvm-remote-dom0" --root "$S/dom0" --transport poll --containment "$CONTAINMENT" \
     --policy-dir "$S/dom0/usr/share/qvm-remote/policies" \
     --policy-dir "$S/dom0/etc/qubes/remote-policy.d" >>"$OUT" 2>&1 </dev/null &
   DPID=$!
