@@ -334,11 +334,13 @@ fifos_never_block_or_run() {
   rm -f "$q1/results/$b".*
   # C: FIFOs where the answer of a running request will be delivered (.out, .err, .meta): the
   # delivery renames over them, never opens them, and the client gets its exact answer.
-  client_bg vm1 30 "sleep 2; echo fifo-result; exit 3" fifores
+  client_bg vm1 30 "sleep 3; echo fifo-result; exit 3" fifores
   wait_for "fifo: vm1's request is claimed" 20 'test -n "$(ls "$q1/running" 2>/dev/null)"'
   local c
   c=$(ls "$q1/running" | grep -v '\.auth$' | head -n 1)
   "$SIMT/vm" vm1 "cd .qvm-remote/queue/results && mkfifo $c.out $c.err $c.meta"
+  client vm2 20 "echo vm2-while-result-fifos"
+  expect "fifo: vm2 is answered while vm1's results/ holds FIFOs" 0 vm2-while-result-fifos ""
   wait_client fifores
   expect "fifo: FIFOs at a request's result names are replaced; the client gets its answer" \
     3 fifo-result ""
