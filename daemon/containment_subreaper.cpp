@@ -4,7 +4,11 @@
 // always holds the tree. When the command's main process exits the helper SIGKILLs whatever is
 // left, reaps it all, and exits with the main process's status (which the executor then reads
 // as the command's). The daemon reaches the tree by walking the helper's descendants through
-// /proc/<pid>/task/<tid>/children, killing them before the helper.
+// /proc/<pid>/task/<tid>/children, killing them before the helper. When the daemon dies (kill -9
+// included) the helper is told by a death signal it collects, not one that kills it: it kills the
+// command and sweeps everything the command left, as at a normal end, then exits. (A helper
+// killed outright would hand the command's background processes to init, out of reach of the
+// next daemon's restart, for ever.)
 //
 // Limits, said plainly: nothing bounds a fork bomb (no pids.max), a process that escapes between
 // two walks is caught only when the helper's final sweep sees it, and the memory cap is RLIMIT_AS
@@ -35,6 +39,9 @@ namespace qvmr {
 namespace {
 
 constexpr long kDrainPollNs = 10 * 1000 * 1000;
+// The helper's parent-death signal (PR_SET_PDEATHSIG). Blocked and collected like the others;
+// what it means is checked with getppid(), so the same signal sent by anyone else does nothing.
+constexpr int kDaemonGoneSignal = SIGUSR2;
 
 // --- the helper (child side; async-signal-safe) ---
 
@@ -70,7 +77,8 @@ int KillDirectChildren() {
   return seen;
 }
 
-[[noreturn]] void HelperLoop(pid_t main_pid) {
+// `daemon` is the helper's parent when it started: once getppid() differs, the daemon is gone.
+[[noreturn]] void HelperLoop(pid_t main_pid, pid_t daemon) {
   // Nothing of the daemon's is needed: the command holds its own copies of 0, 1, 2 and the exec
   // report pipe, which must close when the command execs (not when the helper exits).
   if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0) {  // before Linux 5.9
@@ -86,10 +94,16 @@ int KillDirectChildren() {
   sigprocmask(SIG_SETMASK, &all, nullptr);  // signals are collected with sigtimedwait below
   sigset_t wanted;
   sigemptyset(&wanted);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&wanted, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, kDaemonGoneSignal}) sigaddset(&wanted, sig);
   int main_status = 0;
   bool main_done = false;
+  bool daemon_gone = false;
   for (;;) {
+    if (!daemon_gone && getppid() != daemon) {
+      // Nobody will read the status: end the command now, then sweep as at its end.
+      daemon_gone = true;
+      kill(main_pid, SIGKILL);
+    }
     int status = 0;
     pid_t reaped;
     while ((reaped = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -99,11 +113,11 @@ int KillDirectChildren() {
       }
     }
     if (reaped < 0 && errno == ECHILD && main_done) break;  // everything is reaped
-    if (main_done) {
+    if (main_done || daemon_gone) {
       // Leftovers die; their children are re-parented to us and die in the next round.
       KillDirectChildren();
     }
-    struct timespec wait = {0, main_done ? 1000000L : 100000000L};
+    struct timespec wait = {0, main_done || daemon_gone ? 1000000L : 100000000L};
     siginfo_t info;
     const int sig = sigtimedwait(&wanted, &info, &wait);
     if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
@@ -249,7 +263,8 @@ class SubreaperContainment : public Containment {
     return "subreaper: a PR_SET_CHILD_SUBREAPER helper per command kills every descendant it "
            "inherits (no fork-bomb bound; memory cap by RLIMIT_AS per process)";
   }
-  // Leftover processes died with the daemon (PR_SET_PDEATHSIG); only TMPDIRs can remain.
+  // Each helper kills its command's whole tree when the daemon dies (its death signal, see
+  // HelperLoop); only TMPDIRs can remain.
   Result<int> SweepLeftovers() override { return SweepPrivateTmps(options_); }
 
   Result<std::unique_ptr<Cell>> NewCell(std::string_view cid) override {
@@ -268,20 +283,36 @@ int SplitIntoSubreaperHelper() {
   // The helper stays in the daemon's process group (it blocks every signal it can): the
   // executor's SIGKILL to the command's group (the helper's pid) then misses it, so the helper
   // always lives to sweep and reap the tree. The command makes its own session after this.
+  const pid_t daemon = getppid();
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return errno;
-  // The helper dies with the daemon; the command dies with the helper (it sets its own
-  // PR_SET_PDEATHSIG after this returns).
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
+  // Blocked before the death signal is armed, so it is never delivered with its default action
+  // (which would end the helper without its sweep); the command gets the old mask back.
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  // The helper sweeps and exits when the daemon dies (HelperLoop); the command dies with the
+  // helper (it sets its own PR_SET_PDEATHSIG after this returns; a clone does not inherit ours).
+  if (prctl(PR_SET_PDEATHSIG, kDaemonGoneSignal) != 0) {
+    const int error = errno;
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    return error;
+  }
   // A raw clone, as fork but without glibc's fork handlers (we are a child of a multi-threaded
   // process and may only make async-signal-safe calls).
   const long pid =
       syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr, 0UL);
-  if (pid < 0) return errno;
+  if (pid < 0) {
+    const int error = errno;
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    return error;
+  }
   if (pid == 0) {
     prctl(PR_SET_CHILD_SUBREAPER, 0);  // only the helper collects orphans
+    sigprocmask(SIG_SETMASK, &old, nullptr);
     return 0;
   }
-  HelperLoop(static_cast<pid_t>(pid));
+  HelperLoop(static_cast<pid_t>(pid), daemon);
 }
 
 Result<std::unique_ptr<Containment>> NewSubreaperContainment(const ContainmentOptions& options) {

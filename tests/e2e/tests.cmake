@@ -26,3 +26,20 @@ if(TARGET qvm-remote AND TARGET qvm-remote-dom0 AND TARGET qvm-remote-policy)
   set_tests_properties(e2e_weakness_auth PROPERTIES
                        LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
+
+# e2e_weakness_exec: the reference's execution-side weaknesses over poll (tests/e2e/
+# weakness_exec_test.sh): 2 VMs x 20 parallel commands, the timeout and background jobs killing
+# the whole tree, an output flood, kill -9 mid-command, FIFOs, a halted VM, a VM's lying tools.
+# e2e_weakness_exec_subreaper: the same with --containment subreaper, the unprivileged fallback
+# (what a rootless daemon gets where no cgroup or PID namespace is available).
+# Serial: they count qvm-run calls and processes, and wait on the daemon's own pacing. About 60 s
+# each.
+if(TARGET qvm-remote AND TARGET qvm-remote-dom0)
+  set(_qvmr_weakness_exec ${CMAKE_CURRENT_LIST_DIR}/weakness_exec_test.sh)
+  add_test(NAME e2e_weakness_exec
+           COMMAND /bin/bash ${_qvmr_weakness_exec} $<TARGET_FILE_DIR:qvm-remote>)
+  add_test(NAME e2e_weakness_exec_subreaper
+           COMMAND /bin/bash ${_qvmr_weakness_exec} $<TARGET_FILE_DIR:qvm-remote> subreaper)
+  set_tests_properties(e2e_weakness_exec e2e_weakness_exec_subreaper PROPERTIES
+                       LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()
