@@ -41,5 +41,6 @@ if(TARGET qvm-remote AND TARGET qvm-remote-dom0)
   add_test(NAME e2e_weakness_exec_subreaper
            COMMAND /bin/bash ${_qvmr_weakness_exec} $<TARGET_FILE_DIR:qvm-remote> subreaper)
   set_tests_properties(e2e_weakness_exec e2e_weakness_exec_subreaper PROPERTIES
-                       LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77)
+                       LABELS "e2e" RUN_SERIAL TRUE TIMEOUT 300 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "QVMR_SANITIZED=$<IF:$<BOOL:${QVMR_SANITIZE}>,ON,OFF>")
 endif()
