@@ -15,35 +15,17 @@ namespace qvmr {
 
 namespace {
 
-// Forwards everything to `base_`; NowMs adds the offset file's value.
-class OffsetClockEnv final : public Env {
+// Forwards everything to the real Env; NowMs adds the offset file's value.
+class OffsetClockEnv final : public EnvWrapper {
  public:
   OffsetClockEnv(Env* base, std::string offset_file)
-      : base_(base), offset_file_(std::move(offset_file)) {}
+      : EnvWrapper(base), offset_file_(std::move(offset_file)) {}
 
-  TimeMs NowMs() override { return base_->NowMs() + Offset(); }
-  TimeMs MonotonicMs() override { return base_->MonotonicMs(); }
-  std::uint32_t EffectiveUid() override { return base_->EffectiveUid(); }
-  Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) override {
-    return base_->ReadFile(path, max_bytes);
-  }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  Result<FileInfo> Stat(const std::string& path) override { return base_->Stat(path); }
-  Result<std::string> RealPath(const std::string& path) override { return base_->RealPath(path); }
-  Status WriteFileAtomic(const std::string& path, const std::string& data,
-                         std::uint32_t mode) override {
-    return base_->WriteFileAtomic(path, data, mode);
-  }
-  Status MakeDirs(const std::string& path, std::uint32_t mode) override {
-    return base_->MakeDirs(path, mode);
-  }
-  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
+  TimeMs NowMs() override { return target()->NowMs() + Offset(); }
 
  private:
   TimeMs Offset() {
-    auto text = base_->ReadFile(offset_file_, 64);
+    auto text = target()->ReadFile(offset_file_, 64);
     if (!text) return 0;
     std::string_view s = *text;
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
@@ -52,7 +34,6 @@ class OffsetClockEnv final : public Env {
     return ec == std::errc() && end == s.data() + s.size() ? offset : 0;
   }
 
-  Env* base_;
   std::string offset_file_;
 };
 

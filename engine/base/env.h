@@ -67,6 +67,37 @@ class Env {
   static Env* Posix();
 };
 
+// An Env that forwards every call to another (as LevelDB's EnvWrapper): a decorator overrides
+// only what it changes. `target` must outlive the wrapper. Thread-safe as `target` is.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  TimeMs NowMs() override { return target_->NowMs(); }
+  TimeMs MonotonicMs() override { return target_->MonotonicMs(); }
+  std::uint32_t EffectiveUid() override { return target_->EffectiveUid(); }
+  Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) override {
+    return target_->ReadFile(path, max_bytes);
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return target_->ListDir(path);
+  }
+  Result<FileInfo> Stat(const std::string& path) override { return target_->Stat(path); }
+  Result<std::string> RealPath(const std::string& path) override { return target_->RealPath(path); }
+  Status WriteFileAtomic(const std::string& path, const std::string& data,
+                         std::uint32_t mode) override {
+    return target_->WriteFileAtomic(path, data, mode);
+  }
+  Status MakeDirs(const std::string& path, std::uint32_t mode) override {
+    return target_->MakeDirs(path, mode);
+  }
+  Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
+
+ private:
+  Env* target_;
+};
+
 }  // namespace qvmr
 
 #endif  // QVMR_ENGINE_BASE_ENV_H_

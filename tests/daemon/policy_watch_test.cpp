@@ -167,37 +167,20 @@ TEST(PolicyReloader, ASnapshotTakenBeforeAReloadKeepsItsPolicy) {
 
 // An Env that rewrites a policy file the first time it is read — as an editor still saving would —
 // and hands back the old bytes: a load that read them must not be the state that gets used.
-class ChangingWhileReadEnv final : public Env {
+class ChangingWhileReadEnv final : public EnvWrapper {
  public:
   ChangingWhileReadEnv(std::string file, std::string new_text)
-      : file_(std::move(file)), new_text_(std::move(new_text)) {}
-  TimeMs NowMs() override { return base_->NowMs(); }
-  TimeMs MonotonicMs() override { return base_->MonotonicMs(); }
-  std::uint32_t EffectiveUid() override { return base_->EffectiveUid(); }
+      : EnvWrapper(Env::Posix()), file_(std::move(file)), new_text_(std::move(new_text)) {}
   Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) override {
-    auto bytes = base_->ReadFile(path, max_bytes);
+    auto bytes = target()->ReadFile(path, max_bytes);
     if (path == file_ && !changed_) {
       changed_ = true;
-      (void)base_->WriteFileAtomic(path, new_text_, 0644);
+      (void)target()->WriteFileAtomic(path, new_text_, 0644);
     }
     return bytes;
   }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  Result<FileInfo> Stat(const std::string& path) override { return base_->Stat(path); }
-  Result<std::string> RealPath(const std::string& path) override { return base_->RealPath(path); }
-  Status WriteFileAtomic(const std::string& path, const std::string& data,
-                         std::uint32_t mode) override {
-    return base_->WriteFileAtomic(path, data, mode);
-  }
-  Status MakeDirs(const std::string& path, std::uint32_t mode) override {
-    return base_->MakeDirs(path, mode);
-  }
-  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
 
  private:
-  Env* base_ = Env::Posix();
   std::string file_;
   std::string new_text_;
   bool changed_ = false;
