@@ -375,11 +375,16 @@ FetchOutcome CallFetch(Processes& processes, const CallCommand& command, const S
   std::vector<Piece> pieces;
   pieces.push_back(Piece{*line, Fd(), 0});
   StdinFeed feed(std::move(pieces));
-  // recover re-offers running/ entries besides its claims: the batch cap bounds those.
-  std::size_t max_records = params.op == ScriptOp::kRecover
-                                ? limits::kMaxFetchRecordsPerBatch
-                                : std::max<std::size_t>(params.max_claims, 1);
-  FetchBatchReader reader(FetchReaderLimits{.max_records = max_records});
+  // The script prints at most max-claims records, re-offered running/ entries of a recover
+  // included (both count against it), so what a lying VM can make dom0 hold is bounded by what
+  // dom0 asked for: that many records of a 1 MiB body and a 4 KiB `.auth`, not the batch default.
+  const std::size_t max_records = std::max<std::size_t>(params.max_claims, 1);
+  const std::uint64_t max_bytes =
+      (max_records + 1) *
+      (limits::kMaxBodyBytes + limits::kMaxAuthBytes + 2 * limits::kMaxFrameHeaderBytes);
+  FetchBatchReader reader(FetchReaderLimits{
+      .max_records = max_records,
+      .max_bytes = std::min<std::uint64_t>(max_bytes, limits::kMaxFetchBatchBytes)});
   Status fed = Ok{};
   CallSession session(processes, limits.max_stderr_bytes);
   if (session.Start(command)) {
