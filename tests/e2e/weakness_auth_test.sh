@@ -456,7 +456,13 @@ v1_nonatomic_writes() {
   r=$(Q vm1)/results/$cid
   eq "no accept_v1: the reference client reads exit 255" 255 "$(cat "$W/v1.vm1.rc")"
   eq "no accept_v1: .meta outcome" auth "$(meta "$r.meta" outcome)"
-  eq "no accept_v1: .meta reason_code" v1-not-accepted "$(meta "$r.meta" reason_code)"
+  # v1-not-accepted once its .auth is there; no-token when a loaded machine stretched the
+  # writer's pause past the pairing delay (the body then goes alone): refused either way.
+  local code; code=$(meta "$r.meta" reason_code)
+  case $code in
+    v1-not-accepted | no-token) ok "no accept_v1: .meta reason_code ($code)" ;;
+    *) fail "no accept_v1: .meta reason_code: want [v1-not-accepted|no-token], got [$code]" ;;
+  esac
   eq "no accept_v1: nothing ran (stdout)" "" "$(cat "$W/v1.vm1.out")"
   eq "no accept_v1: never run (EXEC)" 0 "$(lines "EXEC +vm=vm1 id=$cid")"
 }
@@ -495,7 +501,15 @@ crafted_names() {
   eq "no journal row for the cid-shaped directory" 0 "$(rows vm1 "$dircid")"
   local rm1
   rm1=$(lines "vm=vm1 .*bad entries removed")
-  if ((rm1 > rm0)); then ok "the removal is logged"; else fail "the removal is logged: no 'bad entries removed' line"; fi
+  # Logged once per interval per VM: an earlier removal line of vm1 still within its interval
+  # counts this one into the interval's summary instead.
+  if ((rm1 > rm0)); then
+    ok "the removal is logged"
+  elif ((rm0 > 0)); then
+    ok "the removal is counted into the interval of vm1's earlier removal line"
+  else
+    fail "the removal is logged: no 'bad entries removed' line"
+  fi
   vm vm1 "rmdir .qvm-remote/pending.old"
 }
 
